@@ -1,0 +1,238 @@
+"""Turning any picture into the 28x28 image the network expects.
+
+Fashion-MNIST items are light on a black background, trimmed to the item,
+scaled so that the longer side fills the 28-pixel frame, and centred. Every
+input (a canvas drawing, a photo, a scan) is brought into that same domain:
+
+1. decode (any Pillow format, EXIF orientation, first frame of an animation,
+   16-bit, palette, CMYK, transparency) into grey levels plus an alpha mask;
+2. decide polarity: with transparency, the opaque part is the item; otherwise
+   the border's median is the background, and a light background is inverted;
+3. subtract the background and its noise, normalise the item's brightness;
+4. crop to the item, pad to a square around its centre, resize to 28x28.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from cnn_desktop import config
+
+log = logging.getLogger(__name__)
+
+# Larger images are refused before they are decoded (20,000 x 20,000 px would need 1.6 GB).
+MAX_IMAGE_PIXELS = 64_000_000
+# Big photos are reduced to this longest side before any per-pixel work.
+WORKING_SIZE = 1024
+# An item must stand out from its background by this much (on a 0-1 scale) to count.
+MIN_CONTRAST = 0.08
+# Pixels below this fraction of the item's peak brightness are treated as background when cropping.
+CROP_THRESHOLD = 0.05
+# Rows / columns with fewer item pixels than this share of the item are stray specks, not the item.
+SPECK_SHARE = 0.0005
+SUPPORTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
+
+
+class ImageError(ValueError):
+    """An image cannot be used; the message is meant for the user."""
+
+
+class EmptyImageError(ImageError):
+    """The image holds nothing to classify (blank, or a uniform colour)."""
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    image: np.ndarray  # (28, 28) float32 in [0, 1], light item on black
+    inverted: bool  # whether the source was a dark item on a light background
+    bbox: tuple[int, int, int, int]  # (left, top, right, bottom) of the item in the working image
+
+    @property
+    def as_uint8(self) -> np.ndarray:
+        return np.round(self.image * 255).astype(np.uint8)
+
+
+def _describe(path: Path) -> str:
+    return f"“{path.name}”"
+
+
+def open_image(path: Path | str) -> Image.Image:
+    """Open an image file safely; raise ImageError with a clear message for anything unusable."""
+    path = Path(path)
+    name = _describe(path)
+    if path.is_dir():
+        raise ImageError(f"{name} is a folder, not an image file")
+    if not path.exists():
+        raise ImageError(f"{name} does not exist")
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError(f"{name} is empty (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                image.close()
+                raise ImageError(
+                    f"{name} is too large ({width:,} x {height:,} pixels); the limit is "
+                    f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels")
+            if image.format == "JPEG":
+                # Let the JPEG decoder scale down while decoding: far less memory and time.
+                image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))
+            image.load()
+    except ImageError:
+        raise
+    except PermissionError:
+        raise ImageError(f"{name} cannot be read: permission denied") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name} is too large to open safely (a possible decompression bomb)") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name} is not an image that can be read (damaged, or not an image format)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{name} cannot be read: the file is damaged or truncated ({exc})") from None
+    return image
+
+
+def image_to_arrays(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Grey levels (H, W) in [0, 1] and alpha (H, W) in [0, 1] or None when fully opaque."""
+    try:
+        image = ImageOps.exif_transpose(image) or image
+    except Exception:  # a damaged EXIF block is no reason to refuse the picture
+        log.debug("ignoring unreadable EXIF orientation", exc_info=True)
+    if max(image.size) > WORKING_SIZE:
+        image = image.copy()
+        image.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
+
+    mode = image.mode
+    alpha = None
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if values.max(initial=0) > 255 or mode.startswith("I;16") else 255.0
+        return np.clip(values / top, 0, 1).astype(np.float32), None
+    if mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        low, high = np.nanmin(values), np.nanmax(values)
+        return (np.zeros_like(values) if high <= low else (values - low) / (high - low)).astype(np.float32), None
+    if mode in ("P", "PA"):
+        image = image.convert("RGBA" if ("transparency" in image.info or mode == "PA") else "RGB")
+    elif mode in ("RGBa", "La"):
+        image = image.convert("RGBA")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGB")  # 1, CMYK, YCbCr, LAB, HSV ...
+    if image.mode in ("LA", "RGBA"):
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
+        if alpha.min() >= 0.99:
+            alpha = None
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    return gray, alpha
+
+
+def rgba_to_arrays(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Grey + alpha from an (H, W), (H, W, 3) or (H, W, 4) uint8 array (e.g. a canvas)."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        return pixels.astype(np.float32) / 255.0, None
+    if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
+        rgb = pixels[..., :3].astype(np.float32) / 255.0
+        gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        alpha = None
+        if pixels.shape[2] == 4:
+            alpha = pixels[..., 3].astype(np.float32) / 255.0
+            if alpha.min() >= 0.99:
+                alpha = None
+        return gray, alpha
+    raise ImageError(f"expected a grey, RGB or RGBA image array, got shape {pixels.shape}")
+
+
+def _border(values: np.ndarray) -> np.ndarray:
+    height, width = values.shape
+    band = max(1, min(height, width) // 50)
+    return np.concatenate([
+        values[:band].ravel(), values[-band:].ravel(), values[:, :band].ravel(), values[:, -band:].ravel(),
+    ])
+
+
+def foreground(gray: np.ndarray, alpha: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+    """The item's brightness over a zero background, and whether the polarity was inverted."""
+    if alpha is not None and float(alpha.max()) > 0:
+        weight = alpha.sum()
+        item_level = float((gray * alpha).sum() / weight) if weight > 0 else 0.0
+        inverted = item_level < 0.5
+        return ((1.0 - gray) if inverted else gray) * alpha, inverted
+    if alpha is not None:
+        return np.zeros_like(gray), False  # fully transparent
+    border = _border(gray)
+    background = float(np.median(border))
+    inverted = background > 0.5
+    signal = (background - gray) if inverted else (gray - background)
+    signal = np.clip(signal, 0, None)
+    # Texture and JPEG noise in the background, from the border's spread around its median
+    # (a median absolute deviation: items that touch the border do not inflate it).
+    spread = float(np.median(np.abs(border - background)))
+    noise_floor = 3.0 * 1.4826 * spread
+    return np.clip(signal - noise_floor, 0, None), inverted
+
+
+def fit_to_frame(signal: np.ndarray, size: int = config.IMAGE_SIZE) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Crop to the item, centre it in a square and resize so its longer side fills ``size`` pixels."""
+    peak = float(signal.max())
+    mask = signal > CROP_THRESHOLD * peak
+    min_count = SPECK_SHARE * mask.sum()
+    rows = np.flatnonzero(mask.sum(axis=1) > min_count)
+    cols = np.flatnonzero(mask.sum(axis=0) > min_count)
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = signal[top:bottom, left:right]
+    height, width = crop.shape
+    side = max(height, width)
+    square = np.zeros((side, side), dtype=np.float32)
+    y0, x0 = (side - height) // 2, (side - width) // 2
+    square[y0:y0 + height, x0:x0 + width] = crop
+    resized = Image.fromarray(square, mode="F").resize((size, size), Image.Resampling.LANCZOS if side > size else Image.Resampling.BILINEAR)
+    result = np.clip(np.asarray(resized, dtype=np.float32), 0, None)
+    return result, (int(left), int(top), int(right), int(bottom))
+
+
+def prepare_arrays(gray: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
+    """Grey (+ alpha) of any size -> the 28x28 model input."""
+    gray = np.asarray(gray, dtype=np.float32)
+    if gray.ndim != 2 or gray.size == 0:
+        raise ImageError(f"expected a 2-D grey image, got shape {gray.shape}")
+    signal, inverted = foreground(gray, alpha)
+    if float(signal.max()) < MIN_CONTRAST:
+        raise EmptyImageError("There is nothing to classify: the image is blank or a single colour")
+    frame, bbox = fit_to_frame(signal)
+    # Bring the item's brightest parts to full white, as in the dataset (robust to a few hot pixels).
+    peak = float(np.percentile(frame[frame > 0], 99)) if np.any(frame > 0) else 0.0
+    if peak <= 0:
+        raise EmptyImageError("There is nothing to classify: the image is blank or a single colour")
+    image = np.clip(frame / peak, 0, 1).astype(np.float32)
+    return PreparedImage(image, inverted, bbox)
+
+
+def prepare_image(image: Image.Image) -> PreparedImage:
+    gray, alpha = image_to_arrays(image)
+    return prepare_arrays(gray, alpha)
+
+
+def prepare_file(path: Path | str) -> PreparedImage:
+    """Any image file -> 28x28 model input. Raises ImageError with a message for the user."""
+    image = open_image(path)
+    try:
+        return prepare_image(image)
+    except ImageError:
+        raise
+    except (OSError, ValueError, MemoryError) as exc:
+        raise ImageError(f"{_describe(Path(path))} cannot be used: {exc}") from None
+    finally:
+        image.close()
+
+
+def prepare_pixels(pixels: np.ndarray) -> PreparedImage:
+    """A canvas or clipboard bitmap (H, W[, 3|4]) uint8 -> 28x28 model input."""
+    return prepare_arrays(*rgba_to_arrays(pixels))

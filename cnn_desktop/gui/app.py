@@ -1,0 +1,103 @@
+"""Starting the desktop app: QApplication, settings names, log file, main window, self-test."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from cnn_desktop import __version__, config
+
+log = logging.getLogger(__name__)
+LAUNCH_TIME = time.perf_counter()
+
+
+def log_file_path() -> Path:
+    from PySide6.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base or Path.home() / ".local" / "share" / config.APP_NAME) / "logs" / "cnn-desktop.log"
+
+
+def setup_file_logging() -> Path | None:
+    """Errors (and info) go to a rotating log file in the platform's standard location."""
+    path = log_file_path()
+    root = logging.getLogger()
+    if any(getattr(h, "_cnn_desktop_file", False) for h in root.handlers):
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot write the log file %s: %s", path, exc)
+        return None
+    handler._cnn_desktop_file = True
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+        for other in root.handlers:  # keep the terminal as quiet as before
+            if other is not handler and other.level == logging.NOTSET:
+                other.setLevel(logging.WARNING)
+    return path
+
+
+def create_application(argv=None):
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv or sys.argv[:1]))
+    app.setOrganizationName(config.ORGANIZATION_NAME)
+    app.setOrganizationDomain(config.ORGANIZATION_DOMAIN)
+    app.setApplicationName(config.APP_NAME)
+    app.setApplicationDisplayName("cnn-desktop")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("cnn-desktop")
+    if config.icon_path().exists():
+        app.setWindowIcon(QIcon(str(config.icon_path())))
+    return app
+
+
+def _install_sigint_handler(app, window) -> None:
+    """Ctrl+C in the terminal closes the window cleanly (stopping any training) instead of killing Python."""
+    from PySide6.QtCore import QTimer
+
+    def handle(*_):
+        log.info("interrupted from the terminal; closing")
+        window.close()
+        app.quit()
+
+    try:
+        signal.signal(signal.SIGINT, handle)
+    except ValueError:  # not the main thread (e.g. under some test runners)
+        return
+    # Python runs signal handlers only between bytecodes; a light timer lets it in while Qt waits.
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+
+
+def run_app(model_path=None, data_dir=None, self_test: bool = False) -> int:
+    if self_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = create_application()
+    setup_file_logging()
+    from cnn_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(model_path=model_path, data_dir=data_dir)
+    window.show()
+    log.info("window shown %.2f s after launch", time.perf_counter() - LAUNCH_TIME)
+    if self_test:
+        from cnn_desktop.gui.self_test import run_self_test
+
+        return run_self_test(app, window)
+    _install_sigint_handler(app, window)
+    window.start_loading()
+    return app.exec()

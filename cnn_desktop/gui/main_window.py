@@ -1,0 +1,264 @@
+"""The main window: four tabs (Classify, Train, Inspect, Dataset), menus, status bar, settings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from cnn_desktop import __version__, config
+from cnn_desktop.gui.data_state import DataState
+from cnn_desktop.gui.image_state import ImageState
+from cnn_desktop.gui.model_state import ModelState
+from cnn_desktop.gui.workers import TaskRunner
+
+log = logging.getLogger(__name__)
+
+SETTINGS_GEOMETRY = "window/geometry"
+SETTINGS_STATE = "window/state"
+SETTINGS_TAB = "window/tab"
+SETTINGS_LAST_MODEL = "model/last_path"
+SETTINGS_VERSION = "settings/version"
+SETTINGS_FORMAT_VERSION = 1
+
+
+def load_model_for_app(path: Path):
+    """Runs in a worker thread: import TensorFlow, load and validate the model, warm up inference."""
+    import numpy as np
+
+    from cnn_desktop.core.inference import Classifier, FeatureExtractor
+    from cnn_desktop.core.model_io import load_model
+
+    model, card = load_model(path)
+    classifier = Classifier(model)
+    extractor = FeatureExtractor(model)
+    blank = np.zeros((config.IMAGE_SIZE, config.IMAGE_SIZE), np.float32)
+    classifier.classify(blank)  # trace the tf.functions here, not on the GUI thread
+    extractor.feature_maps(blank)
+    return model, card, Path(path), classifier, extractor
+
+
+def settings() -> QSettings:
+    """The app's settings (organisation and application names are set once in app.py)."""
+    store = QSettings()
+    try:
+        version = int(store.value(SETTINGS_VERSION, 0))
+    except (TypeError, ValueError):
+        version = 0
+    if version != SETTINGS_FORMAT_VERSION:
+        # Settings from another version (or damaged): start afresh rather than misread them.
+        if store.allKeys():
+            log.info("settings are from another version (%r); resetting them", version)
+        store.clear()
+        store.setValue(SETTINGS_VERSION, SETTINGS_FORMAT_VERSION)
+    return store
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, model_path: Path | str | None = None, data_dir=None, parent=None):
+        super().__init__(parent)
+        self._started = time.perf_counter()
+        self.settings = settings()
+        self.model_state = ModelState(self)
+        self.image_state = ImageState(self)
+        self.data_state = DataState(data_dir, self)
+        self._requested_model_path = Path(model_path) if model_path else None
+        self._model_runner: TaskRunner | None = None
+
+        from cnn_desktop.gui.classify_tab import ClassifyTab
+        from cnn_desktop.gui.dataset_tab import DatasetTab
+        from cnn_desktop.gui.inspect_tab import InspectTab
+        from cnn_desktop.gui.train_tab import TrainTab
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.classify_tab = ClassifyTab(self.model_state, self.image_state, self.data_state, self)
+        self.train_tab = TrainTab(self.model_state, self.image_state, self.data_state, self)
+        self.inspect_tab = InspectTab(self.model_state, self.image_state, self.data_state, self)
+        self.dataset_tab = DatasetTab(self.model_state, self.image_state, self.data_state, self)
+        self.tabs.addTab(self.classify_tab, "&Classify")
+        self.tabs.addTab(self.train_tab, "&Train")
+        self.tabs.addTab(self.inspect_tab, "&Inspect")
+        self.tabs.addTab(self.dataset_tab, "&Dataset")
+        self.tabs.setTabToolTip(0, "Draw or open an image and see what the network thinks it is")
+        self.tabs.setTabToolTip(1, "Train the network on Fashion-MNIST and see how it learns")
+        self.tabs.setTabToolTip(2, "See the feature maps and filters of every layer for the current image")
+        self.tabs.setTabToolTip(3, "Browse the Fashion-MNIST images by class")
+        self.setCentralWidget(self.tabs)
+
+        self._status_model = QLabel("Loading TensorFlow and the model…")
+        self.statusBar().addPermanentWidget(self._status_model)
+        self._build_menus()
+
+        self.model_state.modelChanged.connect(self._update_title)
+        self.model_state.weightsChanged.connect(self._update_title)
+        self.image_state.showRequested.connect(self.show_tab)
+        self._update_title()
+        self._restore_settings()
+
+    # ------------------------------------------------------------------ menus
+    def _action(self, text, slot, shortcut=None, tip=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = self._action("&Open Image…", self.classify_tab.open_image_dialog, QKeySequence.StandardKey.Open,
+                                        "Open a picture to classify")
+        self.paste_action = self._action("&Paste Image", self.classify_tab.paste_image, QKeySequence.StandardKey.Paste,
+                                         "Classify the picture on the clipboard")
+        self.load_model_action = self._action("&Load Model…", self.load_model_dialog, "Ctrl+L",
+                                              "Use a .keras model file")
+        self.save_model_action = self._action("&Save Model As…", self.train_tab.save_model_as, QKeySequence.StandardKey.Save,
+                                              "Save the model in use to a .keras file with its model card")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit cnn-desktop")
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        for action in (self.open_action, self.paste_action, None, self.load_model_action, self.save_model_action,
+                       None, self.quit_action):
+            file_menu.addSeparator() if action is None else file_menu.addAction(action)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action("&Undo", self.classify_tab.undo, QKeySequence.StandardKey.Undo,
+                                        "Undo the last stroke on the canvas")
+        self.redo_action = self._action("&Redo", self.classify_tab.redo, QKeySequence("Ctrl+Shift+Z"),
+                                        "Redo the stroke undone last")
+        self.clear_action = self._action("&Clear Canvas", self.classify_tab.clear_canvas, "Ctrl+Backspace",
+                                         "Wipe the drawing canvas")
+        for action in (self.undo_action, self.redo_action, self.clear_action):
+            edit_menu.addAction(action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for index in range(self.tabs.count()):
+            action = self._action(self.tabs.tabText(index).replace("&", ""),
+                                  lambda checked=False, i=index: self.tabs.setCurrentIndex(i), f"Ctrl+{index + 1}")
+            view_menu.addAction(action)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&About cnn-desktop", self.show_about))
+        help_menu.addAction(self._action("Where is the &log file?", self.show_log_location))
+
+    # ------------------------------------------------------------------ model loading
+    def start_loading(self) -> None:
+        """Start the background work the window needs; the window is already visible."""
+        path = self._requested_model_path
+        if path is None:
+            last = self.settings.value(SETTINGS_LAST_MODEL, "")
+            path = Path(last) if isinstance(last, str) and last and Path(last).is_file() else config.default_model_path()
+        self.load_model(path)
+        self.data_state.load()
+
+    def load_model(self, path: Path) -> None:
+        if self._model_runner is not None and self._model_runner.is_running():
+            return
+        self.model_state.set_loading(True)
+        self._status_model.setText(f"Loading model {Path(path).name}…")
+        self._model_runner = TaskRunner(load_model_for_app, Path(path), name="model-loader", parent=self)
+        self._model_runner.finished.connect(self._on_model_loaded)
+        self._model_runner.failed.connect(self._on_model_failed)
+        self._model_runner.start()
+
+    @Slot(object)
+    def _on_model_loaded(self, loaded) -> None:
+        model, card, path, classifier, extractor = loaded
+        self.model_state.set_loading(False)
+        self.model_state.set_model(model, card, path, classifier=classifier, feature_extractor=extractor)
+        if path != config.default_model_path():
+            self.settings.setValue(SETTINGS_LAST_MODEL, str(path))
+        accuracy = card.get("test_accuracy")
+        extra = f", test accuracy {accuracy:.2%}" if isinstance(accuracy, (int, float)) else ""
+        self.statusBar().showMessage(
+            f"Model {self.model_state.name} ready{extra} ({time.perf_counter() - self._started:.1f} s)", 8000)
+
+    @Slot(str, str)
+    def _on_model_failed(self, message: str, details: str) -> None:
+        self.model_state.set_loading(False)
+        log.error("model not loaded: %s", message)
+        self._update_title()
+        if self.model_state.ready:
+            QMessageBox.warning(self, "Model not loaded", f"{message}\n\nThe model in use stays {self.model_state.name}.")
+        else:
+            self.statusBar().showMessage(f"No model: {message}")
+            QMessageBox.warning(self, "Model not loaded",
+                                f"{message}\n\nTrain a model in the Train tab, or load one with File ▸ Load Model.")
+
+    @Slot()
+    def load_model_dialog(self) -> None:
+        start = self.settings.value(SETTINGS_LAST_MODEL, "") or str(config.user_models_dir())
+        path, _ = QFileDialog.getOpenFileName(self, "Load Model", str(start), "Keras models (*.keras);;All files (*)")
+        if path:
+            if self.train_tab.is_training():
+                QMessageBox.information(self, "Training in progress", "Stop the training before loading another model.")
+                return
+            self.load_model(Path(path))
+
+    # ------------------------------------------------------------------ misc
+    @Slot(str)
+    def show_tab(self, name: str) -> None:
+        tab = {"classify": self.classify_tab, "train": self.train_tab, "inspect": self.inspect_tab,
+               "dataset": self.dataset_tab}.get(name)
+        if tab is not None:
+            self.tabs.setCurrentWidget(tab)
+
+    @Slot()
+    def _update_title(self) -> None:
+        name = self.model_state.name if self.model_state.model is not None else "loading…"
+        self.setWindowTitle(f"{name} — cnn-desktop")
+        self.setWindowModified(False)
+        if self.model_state.model is not None:
+            self._status_model.setText(f"Model: {self.model_state.name}")
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, "About cnn-desktop",
+            f"<h3>cnn-desktop {__version__}</h3>"
+            "<p>Draw a clothing item or open a photo and see what a convolutional network makes of it; "
+            "train the network yourself and look inside it, layer by layer.</p>"
+            "<p>Data: Fashion-MNIST (Zalando Research), 70,000 28×28 images in 10 classes.<br>"
+            "Built with TensorFlow/Keras, Qt for Python (PySide6) and pyqtgraph.</p>",
+        )
+
+    @Slot()
+    def show_log_location(self) -> None:
+        from cnn_desktop.gui.app import log_file_path
+
+        QMessageBox.information(self, "Log file", f"cnn-desktop writes its log to\n{log_file_path()}")
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value(SETTINGS_GEOMETRY)
+        restored = isinstance(geometry, (QByteArray, bytes)) and self.restoreGeometry(QByteArray(geometry))
+        if not restored:
+            self.resize(1200, 800)
+        state = self.settings.value(SETTINGS_STATE)
+        if isinstance(state, (QByteArray, bytes)):
+            self.restoreState(QByteArray(state))
+        try:
+            self.tabs.setCurrentIndex(int(self.settings.value(SETTINGS_TAB, 0)))
+        except (TypeError, ValueError):
+            self.tabs.setCurrentIndex(0)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop training and background work, wait for their threads, then save the window settings."""
+        self.train_tab.stop_and_wait()
+        for tab in (self.classify_tab, self.inspect_tab, self.dataset_tab):
+            stop = getattr(tab, "stop_and_wait", None)
+            if stop is not None:
+                stop()
+        if self._model_runner is not None:
+            self._model_runner.stop_and_wait()
+        self.data_state.stop_and_wait()
+        self.settings.setValue(SETTINGS_GEOMETRY, self.saveGeometry())
+        self.settings.setValue(SETTINGS_STATE, self.saveState())
+        self.settings.setValue(SETTINGS_TAB, self.tabs.currentIndex())
+        self.settings.sync()
+        event.accept()
