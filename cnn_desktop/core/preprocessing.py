@@ -33,7 +33,7 @@ WORKING_SIZE = 1024
 # An item must stand out from its background by this much (on a 0-1 scale) to count.
 MIN_CONTRAST = 0.08
 # Pixels below this fraction of the item's peak brightness are treated as background when cropping.
-CROP_THRESHOLD = 0.05
+CROP_THRESHOLD = 0.01
 # Rows / columns with fewer item pixels than this share of the item are stray specks, not the item.
 SPECK_SHARE = 0.0005
 SUPPORTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
@@ -191,7 +191,8 @@ def fit_to_frame(signal: np.ndarray, size: int = config.IMAGE_SIZE) -> tuple[np.
     height, width = crop.shape
     side = max(height, width)
     square = np.zeros((side, side), dtype=np.float32)
-    y0, x0 = (side - height) // 2, (side - width) // 2
+    # Odd margins go to the top / left, as in Fashion-MNIST itself.
+    y0, x0 = (side - height + 1) // 2, (side - width + 1) // 2
     square[y0:y0 + height, x0:x0 + width] = crop
     resized = Image.fromarray(square, mode="F").resize((size, size), Image.Resampling.LANCZOS if side > size else Image.Resampling.BILINEAR)
     result = np.clip(np.asarray(resized, dtype=np.float32), 0, None)

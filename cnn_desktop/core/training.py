@@ -25,6 +25,9 @@ from cnn_desktop.core.model import build_model, compile_model, get_preset, make_
 log = logging.getLogger(__name__)
 
 VALIDATION_CHOICES = ("test", "split")
+# A running cross-entropy above this (it starts near ln 10 = 2.3) means the weights have blown up:
+# the true class gets probability e^-100. Adam rarely yields NaN on logits; it yields this.
+DIVERGED_LOSS = 100.0
 # Per-batch reports are throttled to this many per second (the GUI redraws at ~20 Hz).
 BATCH_REPORTS_PER_SECOND = 20.0
 
@@ -270,7 +273,7 @@ class TrainingSession:
 
         if progress.diverged:
             status, message = "diverged", (
-                f"Training diverged (loss became {progress.diverged_loss}) at epoch {progress.epoch}; "
+                f"Training diverged (loss reached {progress.diverged_loss:.3g}) at epoch {progress.epoch}; "
                 "try a smaller learning rate. The weights were not kept.")
             if progress.last_good_weights is not None:
                 model.set_weights(progress.last_good_weights)
@@ -345,7 +348,7 @@ class _ProgressMixin:
             return
         self._last_report = now
         loss = float(logs.get("loss", float("nan"))) if logs else float("nan")
-        if not math.isfinite(loss):
+        if not math.isfinite(loss) or loss > DIVERGED_LOSS:
             self.diverged, self.diverged_loss = True, loss
             self.model.stop_training = True
             return
@@ -369,7 +372,7 @@ class _ProgressMixin:
         logs = logs or {}
         seconds = time.perf_counter() - self._epoch_start
         loss = float(logs.get("loss", float("nan")))
-        if not math.isfinite(loss):
+        if not math.isfinite(loss) or loss > DIVERGED_LOSS:
             self.diverged, self.diverged_loss = True, loss
             self.model.stop_training = True
             return

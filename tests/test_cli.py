@@ -1,0 +1,116 @@
+"""The command line, run as a user runs it: a real subprocess, real files, exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cnn_desktop import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, timeout=600):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "cnn_desktop", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env, stdin=subprocess.DEVNULL, cwd=ROOT)
+
+
+def assert_one_line_error(result):
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("cnn-desktop:")]
+    assert errors, result.stderr
+    return errors
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"cnn-desktop {__version__}"
+
+
+def test_summary_of_seed_preset_shows_keras_total():
+    result = run_cli("summary", "--preset", "seed")
+    assert result.returncode == 0
+    assert "Total params: 257,162" in result.stdout
+    assert "conv2d_2" in result.stdout
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("train", "--epochs", "zero").returncode == 2
+    assert run_cli("train", "--preset", "giant").returncode == 2
+    assert run_cli("frobnicate").returncode == 2
+
+
+def test_classify_json_good_and_bad_files(tmp_path, quick_model_path, dataset):
+    good = tmp_path / "trouser photo.png"
+    Image.fromarray(255 - dataset.test_images[2]).resize((112, 112)).save(good)
+    bad = tmp_path / "broken.png"
+    bad.write_text("not an image")
+    result = run_cli("classify", good, bad, "--model", quick_model_path, "--json")
+    assert_one_line_error(result)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 1
+    record = lines[0]
+    assert record["file"] == str(good)
+    assert len(record["probabilities"]) == 10
+    assert abs(sum(record["probabilities"]) - 1) < 1e-4
+    assert record["label"] == "Trouser" and record["index"] == 1
+    assert "broken.png" in result.stderr
+
+
+def test_classify_with_bundled_model_by_default(default_model_path):
+    samples = sorted((ROOT / "resources" / "samples").glob("*.png"))
+    result = run_cli("classify", *samples)
+    assert result.returncode == 0, result.stderr
+    for sample in samples:
+        line = next(line for line in result.stdout.splitlines() if line.startswith(str(sample)))
+        assert sample.stem.replace("-", " ").lower() in line.lower()
+
+
+def test_evaluate_json(quick_model_path):
+    result = run_cli("evaluate", "--model", quick_model_path, "--json")
+    assert result.returncode == 0, result.stderr
+    numbers = json.loads(result.stdout)
+    assert numbers["n"] == 10_000
+    assert 0.5 < numbers["accuracy"] <= 1 and numbers["loss"] > 0
+
+
+def test_broken_model_and_missing_data_are_one_line_errors(tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 nonsense")
+    errors = assert_one_line_error(run_cli("evaluate", "--model", broken))
+    assert "broken.keras" in errors[0]
+    errors = assert_one_line_error(run_cli("evaluate", "--model", tmp_path / "absent.keras"))
+    assert "does not exist" in errors[0]
+    errors = assert_one_line_error(run_cli("train", "--data-dir", tmp_path, "--limit", "100", "--epochs", "1",
+                                           "--out", tmp_path / "m.keras"))
+    assert "dataset-fashion-mnist" in errors[0]
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_train_saves_model_and_card(tmp_path):
+    out = tmp_path / "models" / "tiny.keras"
+    result = run_cli("train", "--preset", "seed", "--epochs", "1", "--limit", "2000", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert out.exists()
+    card = json.loads(out.with_name("tiny.card.json").read_text())
+    assert card["preset"] == "seed" and card["epochs"] == 1 and card["limit"] == 2000
+    assert 0.3 < card["test_accuracy"] <= 1
+    assert "Epoch 1/1" in result.stderr and "Saved" in result.stdout
+    evaluated = json.loads(run_cli("evaluate", "--model", out, "--json").stdout)
+    assert evaluated["accuracy"] == pytest.approx(card["test_accuracy"], abs=1e-6)
+
+
+def test_diverging_training_saves_nothing(tmp_path):
+    out = tmp_path / "bad.keras"
+    result = run_cli("train", "--epochs", "1", "--limit", "1000", "--learning-rate", "10", "--out", out)
+    errors = assert_one_line_error(result)
+    assert "diverged" in errors[0]
+    assert not out.exists()
