@@ -82,3 +82,28 @@ def main_window(qtbot, default_model_path):
     qtbot.waitUntil(lambda: window.data_state.dataset is not None, timeout=60_000)
     yield window
     window.close()
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """Build a real MainWindow on a given model file and wait until it is loaded (or failed)."""
+    from cnn_desktop.gui.app import create_application
+    from cnn_desktop.gui.main_window import MainWindow
+
+    windows = []
+
+    def make(model_path, wait_for_data: bool = True):
+        create_application()
+        window = MainWindow(model_path=model_path)
+        qtbot.addWidget(window)
+        window.show()
+        with qtbot.waitSignal(window.model_state.modelChanged, timeout=60_000):
+            window.start_loading()
+        if wait_for_data:
+            qtbot.waitUntil(lambda: window.data_state.dataset is not None, timeout=60_000)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()

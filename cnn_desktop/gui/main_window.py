@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 from cnn_desktop import __version__, config
 from cnn_desktop.gui.data_state import DataState
 from cnn_desktop.gui.image_state import ImageState
+from cnn_desktop.gui.messages import show_info, show_warning
 from cnn_desktop.gui.model_state import ModelState
 from cnn_desktop.gui.workers import TaskRunner
 
@@ -45,6 +46,9 @@ def load_model_for_app(path: Path):
 def settings() -> QSettings:
     """The app's settings (organisation and application names are set once in app.py)."""
     store = QSettings()
+    if store.status() != QSettings.Status.NoError:
+        log.warning("the settings file %s is unreadable (%s); starting with defaults", store.fileName(), store.status())
+        store.clear()
     try:
         version = int(store.value(SETTINGS_VERSION, 0))
     except (TypeError, ValueError):
@@ -185,11 +189,13 @@ class MainWindow(QMainWindow):
         log.error("model not loaded: %s", message)
         self._update_title()
         if self.model_state.ready:
-            QMessageBox.warning(self, "Model not loaded", f"{message}\n\nThe model in use stays {self.model_state.name}.")
+            self.statusBar().showMessage(f"Model not loaded; still using {self.model_state.name}", 10000)
+            show_warning(self, "Model not loaded", f"{message}\n\nThe model in use stays {self.model_state.name}.",
+                         details)
         else:
             self.statusBar().showMessage(f"No model: {message}")
-            QMessageBox.warning(self, "Model not loaded",
-                                f"{message}\n\nTrain a model in the Train tab, or load one with File ▸ Load Model.")
+            show_warning(self, "Model not loaded",
+                         f"{message}\n\nTrain a model in the Train tab, or load one with File ▸ Load Model.", details)
 
     @Slot()
     def load_model_dialog(self) -> None:
@@ -197,7 +203,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Load Model", str(start), "Keras models (*.keras);;All files (*)")
         if path:
             if self.train_tab.is_training():
-                QMessageBox.information(self, "Training in progress", "Stop the training before loading another model.")
+                show_info(self, "Training in progress", "Stop the training before loading another model.")
                 return
             self.load_model(Path(path))
 
@@ -232,7 +238,7 @@ class MainWindow(QMainWindow):
     def show_log_location(self) -> None:
         from cnn_desktop.gui.app import log_file_path
 
-        QMessageBox.information(self, "Log file", f"cnn-desktop writes its log to\n{log_file_path()}")
+        show_info(self, "Log file", f"cnn-desktop writes its log to\n{log_file_path()}")
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value(SETTINGS_GEOMETRY)
