@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.data_state = DataState(data_dir, self)
         self._requested_model_path = Path(model_path) if model_path else None
         self._model_runner: TaskRunner | None = None
+        self._model_runners: list[TaskRunner] = []
 
         from cnn_desktop.gui.classify_tab import ClassifyTab
         from cnn_desktop.gui.dataset_tab import DatasetTab
@@ -162,14 +163,18 @@ class MainWindow(QMainWindow):
         self.data_state.load()
 
     def load_model(self, path: Path) -> None:
-        if self._model_runner is not None and self._model_runner.is_running():
-            return
+        """Load a model file in the background; the model in use stays until the new one is ready."""
         self.model_state.set_loading(True)
         self._status_model.setText(f"Loading model {Path(path).name}…")
-        self._model_runner = TaskRunner(load_model_for_app, Path(path), name="model-loader", parent=self)
-        self._model_runner.finished.connect(self._on_model_loaded)
-        self._model_runner.failed.connect(self._on_model_failed)
-        self._model_runner.start()
+        runner = TaskRunner(load_model_for_app, Path(path), name="model-loader", parent=self)
+        # Only the latest request counts: an older load that finishes later is ignored.
+        self._model_runner = runner
+        self._model_runners.append(runner)
+        runner.finished.connect(lambda loaded, r=runner: self._on_model_loaded(loaded) if r is self._model_runner else None)
+        runner.failed.connect(
+            lambda message, details, r=runner: self._on_model_failed(message, details) if r is self._model_runner else None)
+        runner.done.connect(lambda r=runner: self._model_runners.remove(r) if r in self._model_runners else None)
+        runner.start()
 
     @Slot(object)
     def _on_model_loaded(self, loaded) -> None:
@@ -260,8 +265,8 @@ class MainWindow(QMainWindow):
             stop = getattr(tab, "stop_and_wait", None)
             if stop is not None:
                 stop()
-        if self._model_runner is not None:
-            self._model_runner.stop_and_wait()
+        for runner in list(self._model_runners):
+            runner.stop_and_wait()
         self.data_state.stop_and_wait()
         self.settings.setValue(SETTINGS_GEOMETRY, self.saveGeometry())
         self.settings.setValue(SETTINGS_STATE, self.saveState())
