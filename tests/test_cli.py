@@ -40,6 +40,7 @@ def test_summary_of_seed_preset_shows_keras_total():
     assert result.returncode == 0
     assert "Total params: 257,162" in result.stdout
     assert "conv2d_2" in result.stdout
+    assert "Param #" in result.stdout and "200,768" in result.stdout  # no column cut off
 
 
 def test_usage_errors_exit_2():

@@ -169,7 +169,7 @@ def count_parameters(model) -> int:
 def summary_text(model) -> str:
     """The Keras summary as text (Keras writes the total as e.g. 'Total params: 257,162 (1004.54 KB)')."""
     lines: list[str] = []
-    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=90)
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
     return "\n".join(lines)
 
 
