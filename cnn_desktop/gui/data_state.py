@@ -43,6 +43,19 @@ class DataState(QObject):
         self.loadingChanged.emit(True)
         self._runner.start()
 
+    def reload(self, data_dir=None, *, allow_download: bool = False) -> None:
+        """Forget the dataset (or the failure) and load again from ``data_dir``.
+
+        ``data_dir=None`` searches the usual places (and downloads when
+        ``allow_download``); a folder the user chose must hold the files itself.
+        Does nothing while a load is running.
+        """
+        if self.loading:
+            return
+        self.data_dir = data_dir
+        self.dataset = None
+        self.load(allow_download=allow_download)
+
     @Slot(object)
     def _on_loaded(self, dataset) -> None:
         self.dataset = dataset
