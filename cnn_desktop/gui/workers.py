@@ -13,7 +13,7 @@ import logging
 import traceback
 from typing import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,10 @@ class TaskRunner(QObject):
         self._thread.started.connect(self.worker.run)
         self.worker.finished.connect(self.finished)
         self.worker.failed.connect(self.failed)
-        self.worker.finished.connect(self._thread.quit)
-        self.worker.failed.connect(self._thread.quit)
+        # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which may be
+        # blocked in stop_and_wait() for this very thread (a deadlock until the timeout).
+        self.worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
+        self.worker.failed.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> None:
