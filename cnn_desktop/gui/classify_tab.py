@@ -1,17 +1,530 @@
-"""Classify tab (placeholder until the desktop-app issue fills it in)."""
+"""The Classify tab: draw, open, paste or drop a picture and see what the network makes of it.
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+Left: the input (the drawing canvas, or the picture that was opened) with its
+tools. Middle: the 28x28 image the network saw. Right: the answer and the ten
+class probabilities.
+
+Every picture goes the same way: core preprocessing -> ``image_state`` (so the
+Inspect tab follows along) -> ``model_state.classifier``. The tab shows whatever
+``image_state`` holds, including images chosen in other tabs, and classifies
+it again whenever the model or its weights change (e.g. during a training).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import ImageOps
+from PySide6.QtCore import QMimeData, QSettings, QSize, QStandardPaths, Qt, QTimer, Slot
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel,
+                               QPushButton, QSizePolicy, QSlider, QSpinBox, QStackedWidget, QStyle, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from cnn_desktop import config
+from cnn_desktop.core.preprocessing import (SUPPORTED_SUFFIXES, WORKING_SIZE, EmptyImageError, ImageError,
+                                            image_to_arrays, open_image, prepare_file, prepare_pixels)
+from cnn_desktop.gui.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
+from cnn_desktop.gui.image_state import ImageSource
+from cnn_desktop.gui.network_input_view import NetworkInputView, to_grey_qimage
+from cnn_desktop.gui.probability_bars import ProbabilityBars
+
+log = logging.getLogger(__name__)
+
+# Live classification while drawing: at most this often (a single-shot timer coalesces the strokes in between).
+CLASSIFY_INTERVAL_MS = 50
+CANVAS_SOURCE = ImageSource("canvas", "your drawing")
+NOTHING_TO_CLASSIFY = "Nothing to classify – draw something"
+LOADING_MODEL = "Loading model…"
+NO_MODEL = "No model – load one (File ▸ Load Model) or train one in the Train tab"
+SETTINGS_LAST_DIR = "classify/last_dir"
+FILE_FILTER = ("Images (" + " ".join(f"*{suffix}" for suffix in SUPPORTED_SUFFIXES) + ");;All files (*)")
+# Colour previews for these Pillow modes; others (16-bit, float) are shown as the grey levels the core reads.
+COLOUR_PREVIEW_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr"}
+
+
+def qimage_to_rgba(image: QImage) -> np.ndarray:
+    """A QImage -> (H, W, 4) uint8 RGBA array (a copy)."""
+    converted = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    rows = np.frombuffer(converted.constBits(), dtype=np.uint8).reshape(converted.height(), converted.bytesPerLine())
+    return rows[:, :converted.width() * 4].reshape(converted.height(), converted.width(), 4).copy()
+
+
+def preview_of_file(path: Path) -> QImage:
+    """The picture in a file, upright and reduced to at most WORKING_SIZE pixels, for display."""
+    image = open_image(path)
+    try:
+        if image.mode in COLOUR_PREVIEW_MODES:
+            try:
+                image = ImageOps.exif_transpose(image) or image
+            except Exception:  # a damaged EXIF block is no reason to refuse the picture (as in the core)
+                log.debug("ignoring unreadable EXIF orientation in %s", path, exc_info=True)
+            image.thumbnail((WORKING_SIZE, WORKING_SIZE))
+            rgba = np.ascontiguousarray(np.asarray(image.convert("RGBA")))
+        else:
+            grey, alpha = image_to_arrays(image)
+            levels = np.round(grey * 255).astype(np.uint8)
+            opacity = np.full_like(levels, 255) if alpha is None else np.round(alpha * 255).astype(np.uint8)
+            rgba = np.ascontiguousarray(np.dstack([levels, levels, levels, opacity]))
+    finally:
+        image.close()
+    height, width = rgba.shape[:2]
+    return QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
 
 
 class ClassifyTab(QWidget):
     def __init__(self, model_state, image_state, data_state, parent=None):
         super().__init__(parent)
         self.model_state, self.image_state, self.data_state = model_state, image_state, data_state
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Classify"))
+        self._rng = np.random.default_rng()
+        # The source whose picture the picture view shows (set when this tab opens a file, paste or test image).
+        self._picture_source: ImageSource | None = None
 
-    def open_image_dialog(self): ...
-    def paste_image(self): ...
-    def undo(self): ...
-    def redo(self): ...
-    def clear_canvas(self): ...
+        self._classify_timer = QTimer(self)
+        self._classify_timer.setSingleShot(True)
+        self._classify_timer.setInterval(CLASSIFY_INTERVAL_MS)
+        self._classify_timer.timeout.connect(self.classify_canvas)
+
+        self._build_ui()
+        self.setAcceptDrops(True)
+
+        self.canvas.changed.connect(self._on_canvas_changed)
+        self.canvas.historyChanged.connect(self._update_history_buttons)
+        self.image_state.imageChanged.connect(self._on_image_changed)
+        self.model_state.modelChanged.connect(self.refresh_prediction)
+        self.model_state.weightsChanged.connect(self.refresh_prediction)
+        self.model_state.loadingChanged.connect(self.refresh_prediction)
+        self.data_state.loaded.connect(self._update_random_button)
+        self.data_state.failed.connect(self._update_random_button)
+        self.data_state.loadingChanged.connect(self._update_random_button)
+
+        self._update_random_button()
+        self.classify_canvas()  # the blank canvas: "nothing to classify"
+
+    # ------------------------------------------------------------------ layout
+    def _button(self, text: str, tip: str, slot, icon: QStyle.StandardPixmap | None = None) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setToolTip(tip)
+        if icon is not None:
+            button.setIcon(self.style().standardIcon(icon))
+        button.clicked.connect(slot)
+        return button
+
+    def _build_ui(self) -> None:
+        layout = QHBoxLayout(self)
+        layout.addWidget(self._build_input_group(), 0)
+        layout.addWidget(self._build_network_input_group(), 0)
+        layout.addWidget(self._build_prediction_group(), 1)
+
+    def _build_input_group(self) -> QGroupBox:
+        group = QGroupBox("Your image", self)
+        column = QVBoxLayout(group)
+
+        self.canvas = Canvas(group)
+        self.picture_view = QLabel(group)
+        self.picture_view.setFixedSize(LOGICAL_SIZE, LOGICAL_SIZE)
+        self.picture_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture_view.setFrameShape(QFrame.Shape.StyledPanel)
+        self.picture_view.setAccessibleName("Opened picture")
+        self.input_stack = QStackedWidget(group)
+        self.input_stack.addWidget(self.canvas)
+        self.input_stack.addWidget(self.picture_view)
+        self.input_stack.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        column.addWidget(self.input_stack, 0, Qt.AlignmentFlag.AlignHCenter)
+
+        self.source_label = QLabel(group)
+        self.source_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.source_label.setWordWrap(True)
+        # Room for two lines, so the tools below do not jump when the caption changes.
+        self.source_label.setMinimumHeight(2 * self.source_label.fontMetrics().lineSpacing())
+        self.source_label.setMaximumWidth(LOGICAL_SIZE + 80)
+        column.addWidget(self.source_label)
+
+        # Drawing tools: one of brush / eraser / fill, and the brush size.
+        tools = QHBoxLayout()
+        self.tool_buttons: dict[Tool, QToolButton] = {}
+        self._tool_group = QButtonGroup(self)
+        for tool, text, key, tip in (
+                (Tool.BRUSH, "&Brush", "B", "Draw in white, like the dataset's items (B); pen pressure sets the width"),
+                (Tool.ERASER, "&Eraser", "E", "Erase to black (E); the right mouse button erases, too"),
+                (Tool.FILL, "&Fill", "F", "Fill the dark area you click with white (F): "
+                                          "turns a closed outline into a solid silhouette")):
+            button = QToolButton(group)
+            button.setText(text)
+            button.setCheckable(True)
+            button.setToolTip(tip)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.clicked.connect(lambda checked=False, chosen=tool: self.set_tool(chosen))
+            self._tool_group.addButton(button)
+            self.tool_buttons[tool] = button
+            tools.addWidget(button)
+        self.tool_buttons[self.canvas.tool].setChecked(True)
+        tools.addSpacing(8)
+        size_label = QLabel("Size:", group)
+        tools.addWidget(size_label)
+        self.brush_slider = QSlider(Qt.Orientation.Horizontal, group)
+        self.brush_spin = QSpinBox(group)
+        for control in (self.brush_slider, self.brush_spin):
+            control.setRange(*BRUSH_SIZE_RANGE)
+            control.setValue(round(self.canvas.brush_size))
+            control.setToolTip("Brush and eraser width in pixels (the canvas is 280 pixels wide)")
+        self.brush_spin.setSuffix(" px")
+        size_label.setBuddy(self.brush_spin)
+        self.brush_slider.valueChanged.connect(self.brush_spin.setValue)
+        self.brush_spin.valueChanged.connect(self.brush_slider.setValue)
+        self.brush_spin.valueChanged.connect(self.canvas.set_brush_size)
+        tools.addWidget(self.brush_slider, 1)
+        tools.addWidget(self.brush_spin)
+        column.addLayout(tools)
+
+        edits = QHBoxLayout()
+        self.undo_button = self._button("Undo", "Undo the last stroke, fill or clear (Ctrl+Z)", self.undo,
+                                        QStyle.StandardPixmap.SP_ArrowBack)
+        self.redo_button = self._button("Redo", "Redo what was undone last (Ctrl+Shift+Z)", self.redo,
+                                        QStyle.StandardPixmap.SP_ArrowForward)
+        self.clear_button = self._button("Clear", "Wipe the canvas (Ctrl+Backspace); undo brings it back",
+                                         self.clear_canvas, QStyle.StandardPixmap.SP_DialogDiscardButton)
+        self.undo_button.setEnabled(False)
+        self.redo_button.setEnabled(False)
+        self.draw_button = self._button("Back to drawing", "Show the drawing canvas again in place of the picture",
+                                        self.show_canvas)
+        self.draw_button.setEnabled(False)
+        self.input_stack.currentChanged.connect(
+            lambda index: self.draw_button.setEnabled(self.input_stack.widget(index) is not self.canvas))
+        for button in (self.undo_button, self.redo_button, self.clear_button, self.draw_button):
+            edits.addWidget(button)
+        column.addLayout(edits)
+
+        sources = QHBoxLayout()
+        self.open_button = self._button(
+            "Open…", "Open a picture file (PNG, JPEG, …) to classify (Ctrl+O); you can also drop files here",
+            self.open_image_dialog, QStyle.StandardPixmap.SP_DialogOpenButton)
+        self.paste_button = self._button("Paste", "Classify the picture on the clipboard (Ctrl+V)", self.paste_image)
+        self.random_button = self._button("Random test image", "", self.show_random_test_image)
+        for button in (self.open_button, self.paste_button, self.random_button):
+            sources.addWidget(button)
+        column.addLayout(sources)
+
+        column.addWidget(self._build_error_bar(group))
+        column.addStretch(1)
+        return group
+
+    def _build_error_bar(self, parent: QWidget) -> QFrame:
+        """An inline message for pictures that cannot be used: no dialog to dismiss, the tab stays usable."""
+        self.error_bar = QFrame(parent)
+        self.error_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        row = QHBoxLayout(self.error_bar)
+        row.setContentsMargins(6, 4, 6, 4)
+        icon = QLabel(self.error_bar)
+        side = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(side, side))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.error_label = QLabel(self.error_bar)
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setAccessibleName("Error message")
+        dismiss = QToolButton(self.error_bar)
+        dismiss.setText("✕")
+        dismiss.setAutoRaise(True)
+        dismiss.setToolTip("Dismiss this message")
+        dismiss.clicked.connect(self.clear_error)
+        row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.error_label, 1)
+        row.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        self.error_bar.setMaximumWidth(LOGICAL_SIZE + 120)
+        self.error_bar.hide()
+        return self.error_bar
+
+    def _build_network_input_group(self) -> QGroupBox:
+        group = QGroupBox("What the network sees", self)
+        column = QVBoxLayout(group)
+        self.network_input_view = NetworkInputView(group)
+        column.addWidget(self.network_input_view)
+        caption = QLabel(f"{config.IMAGE_SIZE} × {config.IMAGE_SIZE} pixels, cropped and centred "
+                         "like the training images", group)
+        caption.setWordWrap(True)
+        caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        caption.setMaximumWidth(self.network_input_view.sizeHint().width() + 40)
+        column.addWidget(caption)
+        self.inspect_button = self._button(
+            "Inspect this image ▸", "See the feature maps every layer computes for this image (Inspect tab)",
+            self.inspect_current_image)
+        column.addWidget(self.inspect_button)
+        column.addStretch(1)
+        return group
+
+    def _build_prediction_group(self) -> QGroupBox:
+        group = QGroupBox("What the network thinks", self)
+        column = QVBoxLayout(group)
+        self.prediction_label = QLabel(group)
+        font = QFont(self.prediction_label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.8 if font.pointSizeF() > 0 else 18)
+        font.setBold(True)
+        self.prediction_label.setFont(font)
+        self.prediction_label.setWordWrap(True)
+        self.prediction_label.setAccessibleName("Prediction")
+        self.prediction_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.truth_label = QLabel(group)
+        self.truth_label.setWordWrap(True)
+        self.probability_bars = ProbabilityBars(parent=group)
+        column.addWidget(self.prediction_label)
+        column.addWidget(self.truth_label)
+        column.addSpacing(8)
+        column.addWidget(self.probability_bars)
+        column.addStretch(1)
+        return group
+
+    def sizeHint(self) -> QSize:
+        return QSize(1100, 640)
+
+    # ------------------------------------------------------------------ drawing
+    @Slot()
+    def undo(self) -> None:
+        self.show_canvas()
+        self.canvas.undo()
+
+    @Slot()
+    def redo(self) -> None:
+        self.show_canvas()
+        self.canvas.redo()
+
+    @Slot()
+    def clear_canvas(self) -> None:
+        self.show_canvas()
+        self.canvas.clear()
+
+    def set_tool(self, tool: Tool) -> None:
+        self.canvas.set_tool(tool)
+        self.tool_buttons[Tool(tool)].setChecked(True)
+        self.show_canvas()
+
+    @Slot()
+    def _update_history_buttons(self) -> None:
+        self.undo_button.setEnabled(self.canvas.can_undo())
+        self.redo_button.setEnabled(self.canvas.can_redo())
+
+    @Slot()
+    def show_canvas(self) -> None:
+        """Show the drawing again (after a picture) and classify it."""
+        if self.input_stack.currentWidget() is not self.canvas:
+            self.input_stack.setCurrentWidget(self.canvas)
+            self.classify_canvas()
+
+    @Slot()
+    def _on_canvas_changed(self) -> None:
+        self.clear_error()
+        if not self._classify_timer.isActive():
+            self._classify_timer.start()
+
+    @Slot()
+    def classify_canvas(self) -> None:
+        """Canvas pixels -> the 28x28 input -> image_state (which updates the results)."""
+        self._classify_timer.stop()
+        try:
+            prepared = prepare_pixels(self.canvas.pixels())
+        except EmptyImageError:
+            self.image_state.set_image(None, CANVAS_SOURCE, NOTHING_TO_CLASSIFY)
+            return
+        except ImageError as exc:
+            self.image_state.set_image(None, CANVAS_SOURCE, str(exc))
+            return
+        self.image_state.set_image(prepared.image, CANVAS_SOURCE)
+
+    # ------------------------------------------------------------------ pictures
+    @Slot()
+    def open_image_dialog(self) -> None:
+        store = QSettings()
+        start = store.value(SETTINGS_LAST_DIR, "")
+        if not isinstance(start, str) or not Path(start).is_dir():
+            start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        path, _ = QFileDialog.getOpenFileName(self, "Open Image", start, FILE_FILTER)
+        if path:
+            store.setValue(SETTINGS_LAST_DIR, str(Path(path).parent))
+            self.open_image_file(path)
+
+    def open_image_file(self, path: Path | str) -> bool:
+        """Classify the picture in ``path``; on failure say why in the tab and keep what was shown."""
+        path = Path(path)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            prepared = prepare_file(path)
+            preview = preview_of_file(path)
+        except ImageError as exc:
+            self.show_error(str(exc))
+            return False
+        except Exception as exc:  # a picture must never bring the window down
+            log.exception("unexpected error opening %s", path)
+            self.show_error(f"“{path.name}” cannot be used: {exc}")
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        log.info("classifying file %s", path)
+        self._show_picture(prepared.image, preview, ImageSource("file", path.name))
+        return True
+
+    def open_qimage(self, image: QImage, source: ImageSource) -> bool:
+        """Classify a picture from the clipboard or a drop."""
+        if image is None or image.isNull():
+            self.show_error(f"The {source.kind} holds no picture that can be read")
+            return False
+        if max(image.width(), image.height()) > WORKING_SIZE:  # as the core does for files: less work
+            image = image.scaled(WORKING_SIZE, WORKING_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        try:
+            prepared = prepare_pixels(qimage_to_rgba(image))
+        except ImageError as exc:
+            self.show_error(f"The {source.description}: {exc}")
+            return False
+        self._show_picture(prepared.image, image, source)
+        return True
+
+    @Slot()
+    def paste_image(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None or not (_local_files(mime) or mime.hasImage()):
+            self.show_error("The clipboard holds no picture. Copy an image or an image file, then paste.")
+            return
+        self.open_mime_data(mime, "clipboard")
+
+    def open_mime_data(self, mime: QMimeData, kind: str) -> bool:
+        """A pasted or dropped picture: the first local file, else the image data."""
+        files = _local_files(mime)
+        if files:
+            return self.open_image_file(files[0])
+        if mime.hasImage():
+            data = mime.imageData()
+            image = data.toImage() if isinstance(data, QPixmap) else QImage(data) if data is not None else QImage()
+            return self.open_qimage(image, ImageSource(kind, f"{'pasted' if kind == 'clipboard' else 'dropped'} picture"))
+        return False
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _local_files(event.mimeData()) or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if _local_files(event.mimeData()) or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        event.acceptProposedAction()
+        self.open_mime_data(event.mimeData(), "drop")
+
+    def _show_picture(self, image28: np.ndarray, picture: QImage, source: ImageSource, crisp: bool = False) -> None:
+        """Show ``picture`` in place of the canvas and make its 28x28 version the current image."""
+        self.clear_error()
+        self._display_picture(picture, source, crisp)
+        self.image_state.set_image(image28, source)
+
+    def _display_picture(self, picture: QImage, source: ImageSource, crisp: bool) -> None:
+        ratio = self.devicePixelRatioF()
+        side = round(LOGICAL_SIZE * ratio) - 2  # inside the frame
+        mode = Qt.TransformationMode.FastTransformation if crisp else Qt.TransformationMode.SmoothTransformation
+        pixmap = QPixmap.fromImage(picture.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode))
+        pixmap.setDevicePixelRatio(ratio)
+        self.picture_view.setPixmap(pixmap)
+        self.input_stack.setCurrentWidget(self.picture_view)
+        self._picture_source = source
+
+    # ------------------------------------------------------------------ test images
+    @Slot()
+    def _update_random_button(self) -> None:
+        if self.data_state.dataset is not None:
+            self.random_button.setEnabled(True)
+            self.random_button.setToolTip("Classify a random image from the 10,000 Fashion-MNIST test images "
+                                          "and see whether the network gets it right")
+        else:
+            self.random_button.setEnabled(False)
+            why = (f"The dataset is not available: {self.data_state.error}" if self.data_state.error
+                   else "The dataset is still loading…")
+            self.random_button.setToolTip(why)
+
+    @Slot()
+    def show_random_test_image(self) -> None:
+        dataset = self.data_state.dataset
+        if dataset is not None:
+            self.show_test_image(int(self._rng.integers(len(dataset.test_images))))
+
+    def show_test_image(self, index: int) -> None:
+        dataset = self.data_state.dataset
+        pixels = dataset.test_images[index]
+        source = ImageSource("dataset", f"test image #{index}", true_label=int(dataset.test_labels[index]))
+        self._show_picture(pixels.astype(np.float32) / 255.0, to_grey_qimage(pixels), source, crisp=True)
+
+    # ------------------------------------------------------------------ results
+    @Slot()
+    def inspect_current_image(self) -> None:
+        self.image_state.showRequested.emit("inspect")
+
+    @Slot()
+    def _on_image_changed(self) -> None:
+        image, source = self.image_state.image, self.image_state.source
+        self.network_input_view.set_image(image)
+        if source is not None and source.kind == "canvas":
+            self.input_stack.setCurrentWidget(self.canvas)
+        elif source is not None and image is not None and source is not self._picture_source:
+            # Chosen elsewhere (e.g. the Dataset tab): show the 28x28 image itself.
+            self._display_picture(to_grey_qimage(image), source, crisp=True)
+        self.source_label.setText(self._describe_source(source))
+        self.inspect_button.setEnabled(image is not None)
+        self.refresh_prediction()
+
+    def _describe_source(self, source: ImageSource | None) -> str:
+        if source is None or source.kind == "canvas":
+            return "Draw with the mouse or a pen. Drop or paste a picture to classify it instead."
+        if source.kind == "dataset":
+            return f"Fashion-MNIST {source.description}"
+        return source.description
+
+    @Slot()
+    def refresh_prediction(self) -> None:
+        """Classify the current image with the current model and show the result."""
+        image, source = self.image_state.image, self.image_state.source
+        true_label = source.true_label if source is not None else None
+        self.truth_label.setText("" if true_label is None else f"True class: {config.CLASS_NAMES[true_label]}")
+        if not self.model_state.ready:
+            self.prediction_label.setText(LOADING_MODEL if self.model_state.loading else NO_MODEL)
+            self.probability_bars.set_probabilities(None)
+            return
+        if image is None:
+            self.prediction_label.setText(self.image_state.message or NOTHING_TO_CLASSIFY)
+            self.probability_bars.set_probabilities(None)
+            return
+        try:
+            prediction = self.model_state.classifier.classify(image)
+        except Exception as exc:  # a model that does not fit the input must not crash the window
+            log.exception("classification failed")
+            self.prediction_label.setText(f"Classification failed: {exc}")
+            self.probability_bars.set_probabilities(None)
+            return
+        self.prediction_label.setText(f"{prediction.label} – {prediction.confidence:.0%}")
+        self.probability_bars.set_probabilities(prediction.probabilities, true_label)
+        if true_label is not None:
+            verdict = "✓ correct" if prediction.index == true_label else "✗ wrong"
+            self.truth_label.setText(f"True class: {config.CLASS_NAMES[true_label]} – {verdict}")
+
+    # ------------------------------------------------------------------ messages
+    def show_error(self, message: str) -> None:
+        log.info("picture not used: %s", message)
+        self.error_label.setText(message)
+        self.error_bar.show()
+
+    @Slot()
+    def clear_error(self) -> None:
+        self.error_label.clear()
+        self.error_bar.hide()
+
+    @property
+    def error_message(self) -> str:
+        return self.error_label.text() if self.error_bar.isVisibleTo(self) else ""
+
+    def stop_and_wait(self) -> None:
+        """Nothing runs in the background here; stop the pending live classification."""
+        self._classify_timer.stop()
+
+
+def _local_files(mime: QMimeData | None) -> list[str]:
+    if mime is None or not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]

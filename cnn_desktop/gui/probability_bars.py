@@ -1,0 +1,134 @@
+"""Ten horizontal bars: how likely the network thinks each class is.
+
+Painted directly (ten rows of text and rectangles do not need a plot widget)
+in palette colours, so it reads in light and dark themes; the top class's bar
+is in the highlight colour, the true class (when known) is underlined.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from cnn_desktop import config
+
+ROW_PADDING = 8  # px between the text height and the row height
+GAP = 8
+MIN_BAR_WIDTH = 80
+PREFERRED_BAR_WIDTH = 240
+
+
+def format_percent(probability: float) -> str:
+    return f"{probability:.1%}"
+
+
+class ProbabilityBars(QWidget):
+    def __init__(self, class_names=config.CLASS_NAMES, parent=None):
+        super().__init__(parent)
+        self.class_names = tuple(class_names)
+        self._probabilities: np.ndarray | None = None
+        self._true_index: int | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setAccessibleName("Class probabilities")
+        self._describe()
+
+    # ------------------------------------------------------------------ data
+    @property
+    def probabilities(self) -> np.ndarray | None:
+        return None if self._probabilities is None else self._probabilities.copy()
+
+    @property
+    def top_index(self) -> int | None:
+        return None if self._probabilities is None else int(np.argmax(self._probabilities))
+
+    @property
+    def true_index(self) -> int | None:
+        return self._true_index
+
+    def set_probabilities(self, probabilities: np.ndarray | None, true_index: int | None = None) -> None:
+        """Show these probabilities (one per class), or empty bars for None."""
+        if probabilities is not None:
+            probabilities = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+            if probabilities.shape != (len(self.class_names),):
+                raise ValueError(f"expected {len(self.class_names)} probabilities, got {probabilities.shape}")
+        self._probabilities = probabilities
+        self._true_index = true_index
+        self._describe()
+        self.update()
+
+    def _describe(self) -> None:
+        """The numbers as text, for the tooltip and screen readers."""
+        if self._probabilities is None:
+            text = "No prediction yet"
+        else:
+            order = np.argsort(-self._probabilities, kind="stable")
+            text = "\n".join(f"{self.class_names[i]}: {format_percent(self._probabilities[i])}" for i in order)
+        self.setToolTip(text)
+        self.setAccessibleDescription(text.replace("\n", "; "))
+
+    # ------------------------------------------------------------------ geometry
+    def _row_height(self) -> int:
+        return self.fontMetrics().height() + ROW_PADDING
+
+    def _name_width(self) -> int:
+        metrics = self.fontMetrics()
+        return max(metrics.horizontalAdvance(name) for name in self.class_names)
+
+    def _percent_width(self) -> int:
+        bold = QFont(self.font())
+        bold.setBold(True)
+        return QFontMetrics(bold).horizontalAdvance("100.0%") + GAP  # the top class's percentage is bold
+
+    def sizeHint(self) -> QSize:
+        width = self._name_width() + GAP + PREFERRED_BAR_WIDTH + GAP + self._percent_width()
+        return QSize(width, self._row_height() * len(self.class_names))
+
+    def minimumSizeHint(self) -> QSize:
+        width = self._name_width() + GAP + MIN_BAR_WIDTH + GAP + self._percent_width()
+        return QSize(width, self._row_height() * len(self.class_names))
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, event: QPaintEvent) -> None:
+        palette = self.palette()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        row_height = self._row_height()
+        name_width = self._name_width()
+        percent_width = self._percent_width()
+        bar_left = name_width + GAP
+        bar_width = max(1, self.width() - bar_left - GAP - percent_width)
+        bar_height = max(4, row_height - ROW_PADDING)
+        top = self.top_index
+        regular = QFont(self.font())
+        emphasised = QFont(self.font())
+        emphasised.setBold(True)
+        true_font = QFont(self.font())
+        true_font.setUnderline(True)
+        text_colour = palette.color(QPalette.ColorRole.WindowText)
+        for index, name in enumerate(self.class_names):
+            y = index * row_height
+            is_top = index == top
+            painter.setPen(text_colour)
+            painter.setFont(true_font if index == self._true_index else regular)
+            painter.drawText(QRectF(0, y, name_width, row_height),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
+            track = QRectF(bar_left, y + (row_height - bar_height) / 2, bar_width, bar_height)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
+            painter.drawRoundedRect(track, 3, 3)
+            if self._probabilities is None:
+                continue
+            probability = float(self._probabilities[index])
+            if probability > 0:
+                filled = QRectF(track)
+                filled.setWidth(max(2.0, bar_width * probability))
+                role = QPalette.ColorRole.Highlight if is_top else QPalette.ColorRole.Mid
+                painter.setBrush(palette.color(role))
+                painter.drawRoundedRect(filled, 3, 3)
+            painter.setPen(text_colour)
+            painter.setFont(emphasised if is_top else regular)
+            painter.drawText(QRectF(self.width() - percent_width, y, percent_width, row_height),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, format_percent(probability))
+        painter.end()
