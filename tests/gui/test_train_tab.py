@@ -1,0 +1,341 @@
+"""The Train tab with real widgets (offscreen), real TensorFlow and the real Fashion-MNIST.
+
+The tab is built with its state objects holding the small trained model of the
+``quick_model_path`` fixture; the tests that need the whole window build one on
+that model too.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from cnn_desktop import config
+from cnn_desktop.core.evaluation import evaluate
+from cnn_desktop.core.model import PRESETS
+from cnn_desktop.core.model_io import load_model
+from cnn_desktop.core.training import TrainingConfig
+from cnn_desktop.gui.app import create_application
+from cnn_desktop.gui.data_state import DataState
+from cnn_desktop.gui.image_state import ImageSource, ImageState
+from cnn_desktop.gui.messages import open_messages
+from cnn_desktop.gui.model_state import ModelState
+from cnn_desktop.gui.train_tab import TrainTab
+from cnn_desktop.gui.training_worker import TrainingRun
+from cnn_desktop.gui.workers import TaskRunner
+
+TRAINING_TIMEOUT_MS = 180_000  # generous: the CPU may be shared with other work
+
+
+@pytest.fixture
+def states(qtbot, quick_model_path):
+    create_application()
+    model_state, image_state, data_state = ModelState(), ImageState(), DataState()
+    model, card = load_model(quick_model_path)
+    model_state.set_model(model, card, quick_model_path)
+    with qtbot.waitSignal(data_state.loaded, timeout=60_000):
+        data_state.load()
+    yield model_state, image_state, data_state
+    data_state.stop_and_wait()
+
+
+@pytest.fixture
+def tab(qtbot, states):
+    QSettings().remove("train")  # every test starts from the default form
+    widget = TrainTab(*states)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    yield widget
+    widget.stop_and_wait()
+
+
+def fill_form(tab: TrainTab, *, preset="seed", epochs=1, limit=2000, learning_rate=None):
+    tab.preset_combo.setCurrentIndex(tab.preset_combo.findData(preset))
+    tab.epochs_spin.setValue(epochs)
+    tab.limit_spin.setValue(limit)
+    if learning_rate is not None:
+        tab.learning_rate_edit.setText(str(learning_rate))
+
+
+def click(qtbot, widget, pos=None):
+    if pos is None:
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+    else:
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+
+
+def finite_points(curve) -> int:
+    _x, y = curve.getData()
+    return 0 if y is None else int(np.isfinite(y).sum())
+
+
+def test_a_short_training_charts_its_progress_and_shows_the_test_results(qtbot, tab, tmp_path):
+    model_before = tab.model_state.model
+    fill_form(tab, preset="seed", epochs=1, limit=2000)
+    assert tab.start_button.isEnabled()
+    with qtbot.waitSignal(tab.trainingFinished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        click(qtbot, tab.start_button)
+        assert tab.is_training() and tab.stop_button.isEnabled() and not tab.start_button.isEnabled()
+    result = finished.args[0]
+    assert result.status == "completed"
+
+    charts = tab.charts
+    assert finite_points(charts.curves[("loss", "train")]) >= 2  # per-batch points (throttled)
+    assert finite_points(charts.curves[("accuracy", "train")]) >= 2
+    assert finite_points(charts.curves[("loss", "validation")]) == 1  # one epoch
+    assert charts.best_epoch == 1
+    assert "Epoch 1/1" in tab.log_view.toPlainText()
+
+    # The trained weights are now the app's model: a separate, unsaved copy.
+    assert tab.model_state.model is not model_before and tab.model_state.model is not result.model
+    assert tab.model_state.modified and tab.model_state.path is None
+    np.testing.assert_array_equal(tab.model_state.model.get_weights()[0], result.model.get_weights()[0])
+
+    with qtbot.waitSignal(tab.evaluationFinished, timeout=TRAINING_TIMEOUT_MS) as evaluated:
+        pass
+    evaluation = evaluated.args[0]
+    assert tab.confusion_matrix.total == config.TEST_SIZE == evaluation.n
+    assert f"{evaluation.accuracy:.2%}" in tab.test_summary.text()
+    assert tab.hardest_gallery.count() == 60
+
+    # Shirts taken for T-shirts: the cell's images fill the gallery.
+    shirt, t_shirt = config.CLASS_NAMES.index("Shirt"), config.CLASS_NAMES.index("T-shirt/top")
+    expected = int(tab.confusion_matrix.matrix[shirt, t_shirt])
+    assert expected > 0
+    click(qtbot, tab.confusion_matrix, tab.confusion_matrix.cell_rect(shirt, t_shirt).center().toPoint())
+    assert tab.cell_gallery.count() == expected
+    assert all(evaluation.labels[tab.cell_gallery.dataset_index(row)] == shirt for row in range(expected))
+    assert tab.galleries.currentWidget() is tab.cell_gallery
+
+    # The history and the charts can be exported; the saved model's card has the test numbers.
+    rows = list(csv.DictReader(open(charts.export_csv(tmp_path / "history.csv"), encoding="utf-8")))
+    assert len(rows) == 1 and float(rows[0]["val_accuracy"]) == pytest.approx(result.history["val_accuracy"][0])
+    assert charts.export_png(tmp_path / "charts.png").stat().st_size > 1000
+    saved = tab.save_model_to(tmp_path / "trained.keras")
+    _model, card = load_model(saved)
+    assert card["test_accuracy"] == pytest.approx(evaluation.accuracy) and card["preset"] == "seed"
+    assert not tab.model_state.modified and tab.model_state.path == saved
+
+
+def test_stop_mid_epoch_keeps_the_weights_learned_so_far(qtbot, tab):
+    model_before = tab.model_state.model
+    fill_form(tab, preset="seed", epochs=3, limit=10_000)
+    click(qtbot, tab.start_button)
+    qtbot.waitUntil(lambda: finite_points(tab.charts.curves[("loss", "train")]) > 0, timeout=TRAINING_TIMEOUT_MS)
+    with qtbot.waitSignal(tab.trainingFinished, timeout=60_000) as finished:
+        click(qtbot, tab.stop_button)
+    result = finished.args[0]
+    assert result.status == "cancelled"
+    assert result.epochs_completed <= 1
+    assert tab.model_state.model is not model_before and tab.model_state.modified
+    assert "unsaved" in tab.model_state.name
+    qtbot.waitUntil(lambda: not tab.is_training(), timeout=10_000)
+    assert tab.start_button.isEnabled()
+
+
+def test_continue_from_current_weights_starts_from_the_model_in_use(qtbot, tab):
+    model_before = tab.model_state.model
+    weights_before = [w.copy() for w in model_before.get_weights()]
+    fill_form(tab, preset="seed", epochs=1, limit=2000)
+    tab.continue_check.setChecked(True)
+    with qtbot.waitSignal(tab.trainingFinished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        click(qtbot, tab.start_button)
+    assert finished.args[0].status == "completed" and finished.args[0].config.continue_training
+
+    # A fresh network is right one time in ten on its first batch; the quick model (~75%) far more often.
+    _x, accuracy = tab.charts.curves[("accuracy", "train")].getData()
+    assert accuracy[0] > 0.4
+    trained = tab.model_state.model
+    assert trained is not model_before and tab.model_state.card["continued"] is True
+    assert [layer.name for layer in trained.layers] == [layer.name for layer in model_before.layers]
+    for before, after in zip(weights_before, model_before.get_weights()):  # the worker trained its own copy
+        np.testing.assert_array_equal(before, after)
+
+
+def test_closing_the_window_during_training_stops_it(qtbot, make_window, quick_model_path):
+    window = make_window(quick_model_path)
+    train_tab = window.train_tab
+    assert train_tab.start_training(TrainingConfig(preset="seed", epochs=20, limit=50_000))
+    run = train_tab.training_run
+    qtbot.waitUntil(lambda: finite_points(train_tab.charts.curves[("loss", "train")]) > 0,
+                    timeout=TRAINING_TIMEOUT_MS)
+    assert run.is_running()
+
+    window.close()  # closeEvent -> stop_and_wait(): returns once the thread has ended
+
+    assert run.thread.isFinished()
+
+
+def test_stop_and_wait_during_training_leaves_no_thread_running(qtbot, tab):
+    fill_form(tab, preset="seed", epochs=3, limit=10_000)
+    assert tab.start_training()
+    run = tab.training_run
+    qtbot.waitUntil(lambda: finite_points(tab.charts.curves[("loss", "train")]) > 0, timeout=TRAINING_TIMEOUT_MS)
+
+    tab.stop_and_wait()
+
+    assert run.thread.isFinished()
+
+
+def test_a_diverging_training_says_so_and_keeps_the_model_in_use(qtbot, tab):
+    model_before = tab.model_state.model
+    weights_before = [w.copy() for w in model_before.get_weights()]
+    fill_form(tab, preset="seed", epochs=1, limit=2000, learning_rate=10)
+    with qtbot.waitSignal(tab.trainingFinished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        click(qtbot, tab.start_button)
+    assert finished.args[0].status == "diverged"
+
+    assert tab.message.isVisible() and "diverged" in tab.message.text()
+    assert "learning rate" in tab.message.text()
+    assert tab.model_state.model is model_before and not tab.model_state.modified
+    for before, after in zip(weights_before, tab.model_state.model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    qtbot.waitUntil(lambda: not tab.is_training(), timeout=10_000)
+    assert tab.start_button.isEnabled()
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda tab, qtbot: qtbot.keyClicks(tab.learning_rate_edit, "fast"), "learning rate"),
+    (lambda tab, qtbot: qtbot.keyClicks(tab.learning_rate_edit, "0"), "learning rate"),
+    (lambda tab, qtbot: qtbot.keyClicks(tab.learning_rate_edit, "50"), "learning rate"),
+    (lambda tab, qtbot: tab.limit_spin.setValue(5), "limit"),
+])
+def test_invalid_hyper_parameters_are_refused_in_the_form(qtbot, tab, edit, expected):
+    tab.learning_rate_edit.clear()
+    tab.learning_rate_edit.setText("0.001")
+    assert tab.start_button.isEnabled() and not tab.form_error.isVisible()
+    if expected == "learning rate":
+        tab.learning_rate_edit.clear()
+    edit(tab, qtbot)
+
+    assert tab.form_error.isVisible() and expected in tab.form_error.text().lower()
+    assert not tab.start_button.isEnabled()
+    with qtbot.assertNotEmitted(tab.trainingStarted):
+        assert tab.start_training() is False
+    assert not tab.is_training()
+
+
+def test_an_invalid_config_from_code_is_refused_with_the_reason(qtbot, tab):
+    with qtbot.assertNotEmitted(tab.trainingStarted):
+        assert tab.start_training(TrainingConfig(preset="seed", epochs=0)) is False
+    assert tab.form_error.isVisible() and "epochs" in tab.form_error.text().lower()
+
+
+def test_training_waits_for_the_dataset_and_says_why(qtbot, quick_model_path, tmp_path):
+    create_application()
+    data_state = DataState(tmp_path / "no-dataset-here")
+    tab = TrainTab(ModelState(), ImageState(), data_state)
+    qtbot.addWidget(tab)
+    tab.show()
+    with qtbot.waitSignal(data_state.failed, timeout=60_000):
+        data_state.load()
+
+    assert not tab.start_button.isEnabled()
+    assert data_state.error and tab.data_message.isVisible() and data_state.error in tab.data_message.text()
+    with qtbot.assertNotEmitted(tab.trainingStarted):
+        assert tab.start_training(TrainingConfig(preset="seed", epochs=1, limit=2000)) is False
+    data_state.stop_and_wait()
+
+
+def test_start_and_stop_three_times_leaves_no_thread_behind(qtbot, tab):
+    threads = []
+    fill_form(tab, preset="seed", epochs=3, limit=10_000)
+    for _ in range(3):
+        qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=10_000)
+        assert tab.start_training()
+        threads.append(tab.training_run.thread)
+        qtbot.waitUntil(lambda: finite_points(tab.charts.curves[("loss", "train")]) > 0,
+                        timeout=TRAINING_TIMEOUT_MS)
+        with qtbot.waitSignal(tab.trainingFinished, timeout=60_000) as finished:
+            tab.stop_training()
+        assert finished.args[0].status == "cancelled"
+
+    # Every run's and every evaluation's thread ends, and their objects are deleted.
+    qtbot.waitUntil(lambda: not tab.findChildren(TrainingRun) and not tab.findChildren(TaskRunner),
+                    timeout=TRAINING_TIMEOUT_MS)
+    assert all(thread.isFinished() for thread in threads)
+    assert not tab.is_training()
+
+
+def test_an_error_in_the_worker_is_shown_and_the_tab_stays_usable(qtbot, tab, dataset):
+    model_before = tab.model_state.model
+    good = tab.data_state.dataset
+    # Images one pixel too narrow: Keras fails inside the worker thread.
+    tab.data_state.dataset = dataclasses.replace(good, train_images=good.train_images[:, :, :27])
+    fill_form(tab, preset="seed", epochs=1, limit=500)
+    with qtbot.waitSignal(tab.trainingFailed, timeout=TRAINING_TIMEOUT_MS):
+        click(qtbot, tab.start_button)
+
+    assert tab.message.isVisible() and "Training failed" in tab.message.text()
+    assert any(box.windowTitle() == "Training failed" for box in open_messages(tab))
+    assert tab.model_state.model is model_before
+    qtbot.waitUntil(lambda: not tab.is_training(), timeout=10_000)
+    tab.data_state.dataset = good
+    assert tab.start_button.isEnabled()
+    for box in open_messages(tab):
+        box.close()
+
+
+def test_a_preset_fills_in_its_recipe_and_explains_itself(qtbot, tab):
+    for name, preset in PRESETS.items():
+        tab.preset_combo.setCurrentIndex(tab.preset_combo.findData(name))
+        assert (tab.epochs_spin.value(), tab.batch_spin.value()) == (preset.epochs, preset.batch_size)
+        assert float(tab.learning_rate_edit.text()) == pytest.approx(preset.learning_rate)
+        assert tab.preset_combo.toolTip() == preset.description
+        index = tab.preset_combo.currentIndex()
+        assert tab.preset_combo.itemData(index, Qt.ItemDataRole.ToolTipRole) == preset.description
+
+
+def test_training_settings_are_remembered_and_damaged_ones_ignored(qtbot, states):
+    store = QSettings()
+    store.remove("train")
+    first = TrainTab(*states)
+    qtbot.addWidget(first)
+    fill_form(first, preset="seed", epochs=4, limit=3000, learning_rate=0.0005)
+    first.early_stopping_check.setChecked(True)
+    first.patience_spin.setValue(2)
+    first.save_settings()
+
+    second = TrainTab(*states)
+    qtbot.addWidget(second)
+    assert second.preset_combo.currentData() == "seed"
+    assert (second.epochs_spin.value(), second.limit_spin.value(), second.patience_spin.value()) == (4, 3000, 2)
+    assert float(second.learning_rate_edit.text()) == pytest.approx(0.0005)
+    assert second.early_stopping_check.isChecked()
+
+    for key, value in (("preset", ["not", "a", "name"]), ("epochs", "many"), ("batch_size", -3),
+                       ("learning_rate", "nan"), ("early_stopping", "perhaps"), ("limit", [1, 2]),
+                       ("validation", {"no": 1})):
+        store.setValue(f"train/{key}", value)
+    third = TrainTab(*states)
+    qtbot.addWidget(third)
+    fast = PRESETS["fast"]
+    assert third.preset_combo.currentData() == "fast"
+    assert (third.epochs_spin.value(), third.batch_spin.value()) == (fast.epochs, fast.batch_size)
+    assert float(third.learning_rate_edit.text()) == pytest.approx(fast.learning_rate)
+    assert not third.early_stopping_check.isChecked() and third.start_button.isEnabled()
+    store.remove("train")
+
+
+def test_clicking_a_hard_example_sends_it_to_classify(qtbot, make_window, quick_model_path, dataset):
+    window = make_window(quick_model_path)
+    train_tab = window.train_tab
+    window.show_tab("train")
+    train_tab.show_evaluation(evaluate(window.model_state.model, dataset.test_images, dataset.test_labels))
+    train_tab.galleries.setCurrentWidget(train_tab.hardest_gallery)
+    gallery = train_tab.hardest_gallery
+    index = gallery.dataset_index(0)
+
+    with qtbot.waitSignal(window.image_state.showRequested) as shown:
+        click(qtbot, gallery.view.viewport(), gallery.item_rect(0).center())
+    assert shown.args == ["classify"]
+    assert window.image_state.source == ImageSource("dataset", f"test #{index}", int(dataset.test_labels[index]))
+    np.testing.assert_allclose(window.image_state.image, dataset.test_images[index] / 255.0)
+    assert window.tabs.currentWidget() is window.classify_tab
+    QApplication.processEvents()
