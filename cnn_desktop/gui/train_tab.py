@@ -451,7 +451,8 @@ class TrainTab(QWidget):
 
     # ------------------------------------------------------------------ training
     def is_training(self) -> bool:
-        return self.training_run is not None
+        """A training is under way: its run exists and its thread has not ended (after a stop_and_wait() it has)."""
+        return self.training_run is not None and self.training_run.is_running()
 
     @Slot()
     def _on_start_clicked(self) -> None:
