@@ -144,3 +144,30 @@ def test_ctrl_c_in_the_terminal_during_training_ends_the_app_cleanly(tmp_path, q
     assert "exited 0 stopped" in out
     assert "Traceback" not in err
     assert took < 30
+
+
+def test_repeated_trainings_do_not_accumulate_models_or_threads(qtbot, make_window, quick_model_path):
+    """Start, finish, start again: each run's model, session and thread are let go (a worker once kept its
+    training session, and with it every trained model, alive for the rest of the process)."""
+    import gc
+
+    import keras
+
+    from cnn_desktop.core.training import TrainingConfig
+
+    def os_threads():
+        return len(os.listdir("/proc/self/task"))
+
+    window = make_window(quick_model_path)
+    tab = window.train_tab
+    live_models, threads = [], []
+    for run in range(4):
+        with qtbot.waitSignal(tab.evaluationFinished, timeout=180_000):
+            assert tab.start_training(TrainingConfig(preset="seed", epochs=1, limit=1000, seed=run))
+        qtbot.waitUntil(lambda: not tab.is_training() and not tab._background, timeout=60_000)
+        gc.collect()
+        live_models.append(sum(isinstance(obj, keras.Model) for obj in gc.get_objects()))
+        threads.append(os_threads())
+    # The first run still warms things up (the tabs build their views of a trained model); after it, flat.
+    assert live_models[3] <= live_models[1], live_models
+    assert threads[3] <= threads[1], threads

@@ -21,7 +21,9 @@ def show_message(parent: QWidget | None, title: str, text: str, *, details: str 
     level = logging.ERROR if icon == QMessageBox.Icon.Critical else logging.WARNING
     if icon == QMessageBox.Icon.Information:
         level = logging.INFO
-    log.log(level, "%s: %s%s", title, text, f"\n{details}" if details else "")
+    log.log(level, "%s: %s", title, text)
+    if details:  # tracebacks go to the log file (INFO and up), not the terminal (WARNING and up)
+        log.info("%s, details:\n%s", title, details)
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("cnnDesktopMessage")
     if details:

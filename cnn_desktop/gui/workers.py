@@ -15,7 +15,16 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from cnn_desktop.core.dataset import DatasetError
+from cnn_desktop.core.model_io import ModelFileError
+from cnn_desktop.core.preprocessing import ImageError
+from cnn_desktop.core.training import TrainingConfigError
+
 log = logging.getLogger(__name__)
+
+# Errors that mean "this input cannot be used" rather than "the program is broken": logged without alarm
+# (the details still reach the log file), shown to the user by whoever handles ``failed``.
+EXPECTED_ERRORS = (DatasetError, ModelFileError, ImageError, TrainingConfigError)
 
 
 class FunctionWorker(QObject):
@@ -30,12 +39,22 @@ class FunctionWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        fn, args, kwargs = self._fn, self._args, self._kwargs
+        # Let go of the task (and whatever it holds: a training session holds its model) once it has run,
+        # however long Python keeps this worker's wrapper alive.
+        self._fn, self._args, self._kwargs = None, (), {}
         try:
-            result = self._fn(*self._args, **self._kwargs)
+            result = fn(*args, **kwargs)
+        except EXPECTED_ERRORS as exc:  # bad input the user can act on: the message says it all
+            log.info("background task refused: %s", exc, exc_info=True)
+            self.failed.emit(str(exc), traceback.format_exc())
+            return
         except Exception as exc:  # reported to the GUI, which shows it; the thread ends normally
             log.exception("background task failed")
             self.failed.emit(str(exc) or type(exc).__name__, traceback.format_exc())
             return
+        finally:
+            del fn, args, kwargs
         self.finished.emit(result)
 
 
