@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := dataset-fashion-mnist libegl1 libgl1 libglib2.0-0 libfontconf
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install system-deps data benchmark benchmark-quick package clean
+.PHONY: run test install system-deps data benchmark benchmark-quick package package-test clean
 
 run: install data
 	$(VENV)/bin/cnn-desktop
@@ -51,6 +51,15 @@ benchmark-quick: install data
 
 package: install data
 	$(PY) packaging/build.py
+
+# Build the binary, then run it from outside the source tree (self-test, classify, train, the archive).
+# Xvfb and desktop-file-validate let it check the X11 window and the menu entry too.
+package-test: install data
+	@if command -v apt-get >/dev/null 2>&1; then \
+		missing=$$(for p in xvfb xauth desktop-file-utils binutils; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+		[ -z "$$missing" ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; } \
+		|| echo "warning: could not install $$missing"; fi
+	$(PY) -m pytest -p no:cacheprovider packaging/test_bundle.py
 
 clean:
 	rm -rf build dist .pytest_cache
