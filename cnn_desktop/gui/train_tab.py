@@ -538,6 +538,7 @@ class TrainTab(QWidget):
         self.progress.setRange(0, event.epochs * event.steps_per_epoch)
         self.progress.setValue(0)
         self.progress.setFormat(f"Epoch 1/{event.epochs} · starting…")
+        self.charts.set_planned_epochs(event.epochs)
         self._log(f"{event.train_size:,} training images, {event.validation_size:,} validation images, "
                   f"{event.steps_per_epoch:,} steps per epoch")
 

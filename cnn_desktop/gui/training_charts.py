@@ -54,7 +54,9 @@ class TrainingCharts(QWidget):
             plot.setLabel("bottom", "epoch")
             plot.setLabel("left", metric)
             plot.getAxis("left").enableAutoSIPrefix(False)  # accuracy is a fraction, not "x0.001"
-            plot.showGrid(x=True, y=True, alpha=0.2)
+            # No grid lines: with a grid, pyqtgraph repaints both axes (ticks, labels and grid) on every
+            # curve update, which tripled the GUI thread's time per frame and took ~20% of the CPU from
+            # the training on a 2-core machine (benchmarks/run.py measures in-app vs plain fit).
             plot.setMouseEnabled(x=False, y=False)
             plot.setMenuEnabled(False)
             plot.getPlotItem().hideButtons()
@@ -109,8 +111,16 @@ class TrainingCharts(QWidget):
         self._batch_values: dict[str, list[float]] = {metric: [] for metric in METRICS}
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS.values()}
         self._epoch_x: list[float] = []  # where each epoch's values go: its number, or less for a stopped one
+        for plot in self.plots.values():
+            plot.enableAutoRange(x=True)
         self._dirty = True
         self.flush()
+
+    def set_planned_epochs(self, epochs: int) -> None:
+        """Show the whole run's epochs on the x axis from the start: the user sees how far along it is,
+        and the axis is not redrawn for every new point."""
+        for plot in self.plots.values():
+            plot.setXRange(0, max(int(epochs), 1), padding=0.02)  # also turns x auto-range off
 
     def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None:
         """A batch report: ``epoch`` is 1-based; the point goes at the fraction of epochs done."""

@@ -128,6 +128,10 @@ def test_stop_mid_epoch_keeps_the_weights_learned_so_far(qtbot, tab):
     fill_form(tab, preset="seed", epochs=3, limit=10_000)
     click(qtbot, tab.start_button)
     qtbot.waitUntil(lambda: finite_points(tab.charts.curves[("loss", "train")]) > 0, timeout=TRAINING_TIMEOUT_MS)
+    # The x axis spans the whole planned run from the start, not just the points so far.
+    for plot in tab.charts.plots.values():
+        low, high = plot.getViewBox().viewRange()[0]
+        assert low <= 0 and 3 <= high < 3.5
     with qtbot.waitSignal(tab.trainingFinished, timeout=60_000) as finished:
         click(qtbot, tab.stop_button)
     result = finished.args[0]
