@@ -2,9 +2,10 @@
 
 * ``seed`` is exactly the tutorial's CNN (257,162 parameters) and its recipe:
   adam at Keras' default rate, 10 epochs, batch 32.
-* ``fast`` keeps the seed's shape, adds batch normalisation and trains with large
-  batches and a warm-up + cosine learning-rate schedule: it reaches the seed's
-  accuracy in a fraction of the time.
+* ``fast`` keeps the seed's shape, adds batch normalisation and trains three epochs
+  with batch 128 and a warm-up + cosine learning-rate schedule: it reaches the
+  seed's accuracy in about a third of the time (no dropout: in so short a run it
+  only slows learning down).
 * ``improved`` is a wider VGG-style network with batch normalisation, dropout and
   light augmentation (shifts and mirror images); it is the bundled default model.
 
@@ -35,8 +36,8 @@ PRESETS: dict[str, Preset] = {
         epochs=10, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False,
     ),
     "fast": Preset(
-        "fast", "Seed-sized CNN with batch norm; big batches and a cosine schedule reach ~92% quickly.",
-        epochs=6, batch_size=256, learning_rate=4e-3, schedule="cosine", augment=False,
+        "fast", "Seed-sized CNN with batch norm; 3 epochs, batch 128, cosine schedule: ~92% quickly.",
+        epochs=3, batch_size=128, learning_rate=3e-3, schedule="cosine", augment=False,
     ),
     "improved": Preset(
         "improved", "Wider CNN with batch norm, dropout and light augmentation; the default model.",
@@ -46,7 +47,7 @@ PRESETS: dict[str, Preset] = {
 PRESET_NAMES = tuple(PRESETS)
 DEFAULT_PRESET = "improved"
 
-# The fast preset runs few steps (235 per epoch at batch 256): its batch-norm statistics must settle quickly.
+# The fast preset runs few steps (1,407 in all): its batch-norm statistics must settle quickly.
 FAST_BN_MOMENTUM = 0.9
 
 # Layers whose outputs the layer inspector shows as feature maps.
@@ -95,7 +96,6 @@ def _fast_layers(layers):
         *_conv_bn(layers, 64, "conv3", FAST_BN_MOMENTUM),
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense"),
-        layers.Dropout(0.3, name="dropout"),
         layers.Dense(config.NUM_CLASSES, name="logits"),
     ]
 

@@ -33,6 +33,15 @@ HISTORY_KEYS = {("loss", "train"): "loss", ("accuracy", "train"): "accuracy",
 # Colours that read well on light and dark backgrounds (Tableau's blue and orange).
 SERIES_COLOURS = {"train": "#4e79a7", "validation": "#f28e2b"}
 BEST_COLOUR = "#59a14f"
+ACCURACY_AXIS_STEP = 0.05  # the accuracy axis starts at a multiple of this below the lowest value
+
+
+def _round_up(value: float) -> float:
+    """``value`` rounded up to half a power of ten below it (2.31 -> 2.5, 0.53 -> 0.55, 0.04 -> 0.04)."""
+    if value <= 0:
+        return 1.0
+    step = 10 ** math.floor(math.log10(value)) / 2
+    return math.ceil(value / step - 1e-9) * step
 
 
 class TrainingCharts(QWidget):
@@ -111,6 +120,8 @@ class TrainingCharts(QWidget):
         self._batch_values: dict[str, list[float]] = {metric: [] for metric in METRICS}
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS.values()}
         self._epoch_x: list[float] = []  # where each epoch's values go: its number, or less for a stopped one
+        self._drawn_epochs: tuple[int, int] | None = None  # what the epoch series last drew; None: redraw
+        self._y_ranges: dict[str, tuple[float, float] | None] = {}
         for plot in self.plots.values():
             plot.enableAutoRange(x=True)
         self._dirty = True
@@ -167,14 +178,48 @@ class TrainingCharts(QWidget):
             self._redraw_timer.stop()  # nothing new since the last tick: sleep until the next point
             return
         self._dirty = False
-        epoch_x = list(self._epoch_x)
-        best = self.best_epoch
         epochs_of_points = np.asarray(self._batch_epoch)
         same_epoch = np.append(epochs_of_points[1:] == epochs_of_points[:-1], False) if len(epochs_of_points) else "all"
         for metric in METRICS:
             # Keras' running mean starts afresh each epoch: one line per epoch, not a cliff between them.
             self.curves[(metric, "train")].setData(np.asarray(self._batch_x), np.asarray(self._batch_values[metric]),
                                                    connect=same_epoch)
+        self._update_y_ranges()
+        # The epoch series, the best-epoch line and the legend change only at epoch ends; setting them
+        # again on every frame re-laid out the legend and repainted the whole plot 20 times a second.
+        if self._drawn_epochs != (len(self._epoch_x), self.epochs):
+            self._drawn_epochs = (len(self._epoch_x), self.epochs)
+            self._draw_epoch_series()
+
+    def _update_y_ranges(self) -> None:
+        """Loss from 0 up, accuracy up to 1, each edge rounded to a step so that it rarely moves.
+
+        Auto-range followed every new low of the loss, so both axes were laid out again on every
+        frame: more than half of the GUI thread's time during a training went to repainting them.
+        """
+        for metric in METRICS:
+            values = np.asarray([*self._batch_values[metric],
+                                 *self.history[HISTORY_KEYS[(metric, "train")]],
+                                 *self.history[HISTORY_KEYS[(metric, "validation")]]], dtype=float)
+            values = values[np.isfinite(values)]
+            if not len(values):
+                y_range = None
+            elif metric == "loss":
+                y_range = (0.0, _round_up(float(values.max())))
+            else:
+                y_range = (min(math.floor(float(values.min()) / ACCURACY_AXIS_STEP) * ACCURACY_AXIS_STEP,
+                               1.0 - ACCURACY_AXIS_STEP), 1.0)
+            if y_range != self._y_ranges.get(metric):
+                self._y_ranges[metric] = y_range
+                if y_range is None:
+                    self.plots[metric].enableAutoRange(y=True)
+                else:
+                    self.plots[metric].setYRange(*y_range, padding=0.03)
+
+    def _draw_epoch_series(self) -> None:
+        epoch_x = list(self._epoch_x)
+        best = self.best_epoch
+        for metric in METRICS:
             self._epoch_markers[metric].setData(epoch_x, self.history[HISTORY_KEYS[(metric, "train")]])
             self.curves[(metric, "validation")].setData(epoch_x, self.history[HISTORY_KEYS[(metric, "validation")]])
             line = self._best_lines[metric]

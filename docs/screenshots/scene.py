@@ -13,7 +13,6 @@ import sys
 
 from PySide6.QtCore import QPointF, QTimer
 
-from cnn_desktop.core.training import TrainingConfig
 from cnn_desktop.gui.app import create_application, setup_file_logging
 from cnn_desktop.gui.main_window import MainWindow
 
@@ -54,7 +53,10 @@ def main() -> int:
             window.show_tab("dataset")
         elif scene == "train":
             window.show_tab("train")
-            window.train_tab.start_training(TrainingConfig(preset="fast", epochs=3, limit=12000))
+            tab = window.train_tab  # filled in as a user would: the fast preset's own recipe, all images
+            tab.preset_combo.setCurrentIndex(tab.preset_combo.findData("fast"))
+            tab.limit_spin.setValue(0)  # "all 60,000"
+            tab.start_training()
 
     window.start_loading()
     QTimer.singleShot(200, ready)

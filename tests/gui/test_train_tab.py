@@ -91,6 +91,15 @@ def test_a_short_training_charts_its_progress_and_shows_the_test_results(qtbot, 
     assert finite_points(charts.curves[("loss", "validation")]) == 1  # one epoch
     assert charts.best_epoch == 1
     assert "Epoch 1/1" in tab.log_view.toPlainText()
+    # Loss from 0, accuracy up to 1, and every point visible.
+    for metric in ("loss", "accuracy"):
+        charts.flush()
+        low, high = charts.plots[metric].getViewBox().viewRange()[1]
+        values = np.concatenate([charts.curves[(metric, series)].getData()[1] for series in ("train", "validation")])
+        assert low <= values.min() and values.max() <= high
+        assert (low <= 0 < values.min()) if metric == "loss" else (high >= 1 > values.max())
+    legend = charts.plots["loss"].getPlotItem().legend
+    assert legend.getLabel(charts._best_legend_entries["loss"]).text == "best: epoch 1"
 
     # The trained weights are now the app's model: a separate, unsaved copy.
     assert tab.model_state.model is not model_before and tab.model_state.model is not result.model
