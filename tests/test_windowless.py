@@ -8,6 +8,7 @@ Each case runs the real cli.main in a fresh interpreter whose sys.stdout and sys
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,12 +25,14 @@ WINDOWLESS_MAIN = (
 )
 
 
-def run_windowless(args: list[str], home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_windowless(args: list[str], home: Path, timeout: float = 300, *, windowless: bool = True,
+                   **extra_env) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith("XDG_")}
     env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),
                XDG_CACHE_HOME=str(home / "cache"), QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-c", WINDOWLESS_MAIN, *args], cwd=home, env=env,
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **extra_env)
+    main = WINDOWLESS_MAIN if windowless else WINDOWLESS_MAIN.replace("sys.stdout = None; sys.stderr = None", "")
+    return subprocess.run([sys.executable, "-c", main, *args], cwd=home, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -74,3 +77,14 @@ def test_self_test_without_stdout_or_stderr(tmp_path, default_model_path):
     # With nowhere to print, the log file in the user's data directory is where the run is recorded.
     log_files = list((tmp_path / "data").rglob("cnn-desktop.log"))
     assert log_files and "window shown" in log_files[0].read_text(encoding="utf-8")
+
+
+def test_startup_probe_stamps_the_window_and_the_first_prediction(tmp_path, default_model_path):
+    """benchmarks/run.py times startup with CNN_DESKTOP_STARTUP_PROBE: the app stamps both moments on stderr
+    (CLOCK_MONOTONIC, in order) and closes itself; without stderr it still exits cleanly."""
+    result = run_windowless([], tmp_path, 120, windowless=False, CNN_DESKTOP_STARTUP_PROBE="1")
+    assert result.returncode == 0, result.stderr
+    stamps = dict(re.findall(r"^(window_shown|model_ready) (\d+\.\d+)$", result.stderr, re.MULTILINE))
+    assert set(stamps) == {"window_shown", "model_ready"}, result.stderr
+    assert float(stamps["window_shown"]) <= float(stamps["model_ready"])
+    assert run_windowless([], tmp_path, 120, CNN_DESKTOP_STARTUP_PROBE="1").returncode == 0

@@ -165,11 +165,30 @@ Listener = Callable[[object], None]
 
 
 def make_train_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *, augment: bool, seed: int | None):
-    """A shuffled, batched tf.data pipeline; float32 images in [0, 1]; optional light augmentation."""
+    """Batches of float32 images in [0, 1], in a fresh random order each epoch; optional light augmentation.
+
+    Each epoch draws one permutation of the indices and gathers every batch from the arrays at once:
+    shuffling the images themselves one by one (``Dataset.shuffle``) cost the fast preset a third of
+    its training speed. The order comes from a seeded generator, so a run with a seed repeats.
+    """
     import tensorflow as tf
 
-    data = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
-    data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    count = len(images)
+    images = tf.constant(images)
+    labels = tf.constant(labels.astype(np.int32))
+    generator = (tf.random.Generator.from_seed(seed) if seed is not None
+                 else tf.random.Generator.from_non_deterministic_state())
+
+    def one_epoch_of_index_batches(_):
+        # The generator's state lives on between epochs: every epoch (every new iterator) gets a new order.
+        order = tf.argsort(generator.uniform([count]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    data = (tf.data.Dataset.range(1)
+            .flat_map(one_epoch_of_index_batches)
+            .apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
+            .map(lambda index: (tf.gather(images, index), tf.gather(labels, index)),
+                 num_parallel_calls=tf.data.AUTOTUNE))
     if augment:
         data = data.map(_augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)

@@ -283,13 +283,13 @@ def test_new_weights_and_a_new_model_are_followed(qtbot, tab, states, quick_mode
     finally:
         model_state.model.set_weights(original)
 
-    model_state.set_model(build_model("fast", compile=False), {"preset": "fast"})
-    assert [info.name for info in tab.layer_list.layers][:3] == ["conv1", "conv1_bn", "conv1_relu"]
-    assert tab.layer_list.selected_layer().name == "conv1"
+    model_state.set_model(build_model("improved", compile=False), {"preset": "improved"})
+    assert [info.name for info in tab.layer_list.layers][:3] == ["conv1a", "conv1a_bn", "conv1a_relu"]
+    assert tab.layer_list.selected_layer().name == "conv1a"
     wait_for_maps(qtbot, tab, 3)
-    click_layer(qtbot, tab, "conv1_relu")  # a 4-D activation layer has maps too
+    click_layer(qtbot, tab, "conv1a_relu")  # a 4-D activation layer has maps too
     np.testing.assert_allclose(tab.feature_maps.maps,
-                               model_state.feature_extractor.feature_maps(image)["conv1_relu"], rtol=1e-5, atol=1e-6)
+                               model_state.feature_extractor.feature_maps(image)["conv1a_relu"], rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------- how it works
