@@ -352,3 +352,20 @@ def test_clicking_a_hard_example_sends_it_to_classify(qtbot, make_window, quick_
     np.testing.assert_allclose(window.image_state.image, dataset.test_images[index] / 255.0)
     assert window.tabs.currentWidget() is window.classify_tab
     QApplication.processEvents()
+
+
+def test_charts_follow_a_dark_palette(qtbot):
+    """A desktop switching to a dark theme hands the app a new palette: the plots take its colours."""
+    from PySide6.QtGui import QColor, QPalette
+
+    from cnn_desktop.gui.training_charts import TrainingCharts
+
+    charts = TrainingCharts()
+    qtbot.addWidget(charts)
+    dark = QPalette(charts.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
+    charts.setPalette(dark)
+    for plot in charts.plots.values():
+        assert plot.backgroundBrush().color().name() == "#1e1e1e"
+        assert plot.getPlotItem().getAxis("left").textPen().color().name() == "#e6e6e6"
