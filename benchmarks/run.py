@@ -309,9 +309,11 @@ class EventLoopProbe:
         self.ticks = [time.perf_counter()]
         self._timer.start()
 
-    def stop(self, since: float | None = None) -> dict:
-        """Gap statistics; with ``since`` (a perf_counter time), only of the gaps that end after it."""
+    def stop(self) -> None:
         self._timer.stop()
+
+    def stats(self, since: float | None = None) -> dict:
+        """Gap statistics; with ``since`` (a perf_counter time), only of the gaps that end after it."""
         ticks = np.asarray(self.ticks)
         gaps = np.diff(ticks) * 1000.0
         ends = ticks[1:]
@@ -415,7 +417,8 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
     probe = EventLoopProbe()
     probe.start()
     run_event_loop(app, 3.0)
-    idle = probe.stop()
+    probe.stop()
+    idle = probe.stats()
     say(f"  idle event loop: p99 gap {idle['p99_gap_ms']} ms (timer period {PROBE_INTERVAL_MS} ms)")
 
     finished: list = []
@@ -449,8 +452,9 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
         run_event_loop(app, 1800, until=lambda: bool(finished))
         wall = time.perf_counter() - start
         fit_started = start + timeline[0][0] if timeline and timeline[0][1] == "fit started" else None
-        loop_stats = probe.stop()
-        loop_stats_fit = probe.stop(since=fit_started) if fit_started else None
+        probe.stop()
+        loop_stats = probe.stats()
+        loop_stats_fit = probe.stats(since=fit_started) if fit_started else None
         if not finished:
             raise RuntimeError("the in-app training did not finish within 30 minutes")
         result = finished[0]

@@ -150,12 +150,12 @@ def test_train_pipeline_visits_every_image_once_per_epoch_in_a_new_order(dataset
     data = make_train_dataset(images, labels, 64, augment=False, seed=3)
     assert int(data.cardinality()) == 16
     epochs = epochs_of(data, 2)
+    # Recover each image's index by its pixels: all 1,000 come once, with their own labels.
+    index_of = {image.tobytes(): i for i, image in enumerate(images)}
     orders = []
     for batches in epochs:
         assert [len(y) for _x, y in batches] == [64] * 15 + [40]
         batch_images = np.concatenate([x for x, _y in batches])
-        # Recover each image's index by its pixels: all 1,000 come once, with their own labels.
-        index_of = {image.tobytes(): i for i, image in enumerate(images)}
         order = [index_of[image.tobytes()] for image in batch_images]
         assert sorted(order) == list(range(1000))
         np.testing.assert_array_equal(np.concatenate([y for _x, y in batches]), labels[order])

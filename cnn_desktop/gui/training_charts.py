@@ -120,7 +120,7 @@ class TrainingCharts(QWidget):
         self._batch_values: dict[str, list[float]] = {metric: [] for metric in METRICS}
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS.values()}
         self._epoch_x: list[float] = []  # where each epoch's values go: its number, or less for a stopped one
-        self._drawn_epochs: tuple[int, int] | None = None  # what the epoch series last drew; None: redraw
+        self._drawn_epochs: int | None = None  # how many epochs the epoch series last drew; None: redraw
         self._y_ranges: dict[str, tuple[float, float] | None] = {}
         for plot in self.plots.values():
             plot.enableAutoRange(x=True)
@@ -187,8 +187,8 @@ class TrainingCharts(QWidget):
         self._update_y_ranges()
         # The epoch series, the best-epoch line and the legend change only at epoch ends; setting them
         # again on every frame re-laid out the legend and repainted the whole plot 20 times a second.
-        if self._drawn_epochs != (len(self._epoch_x), self.epochs):
-            self._drawn_epochs = (len(self._epoch_x), self.epochs)
+        if self._drawn_epochs != self.epochs:
+            self._drawn_epochs = self.epochs
             self._draw_epoch_series()
 
     def _update_y_ranges(self) -> None:
