@@ -10,13 +10,18 @@ SYSTEM_PACKAGES := dataset-fashion-mnist libegl1 libgl1 libglib2.0-0 libfontconf
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install system-deps data benchmark benchmark-quick package package-test clean
+.PHONY: run test lint-imports install system-deps data benchmark benchmark-quick package package-test clean
 
 run: install data
 	$(VENV)/bin/cnn-desktop
 
+# The architecture (import-linter contracts in pyproject.toml), then the tests.
 test: install data
+	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+lint-imports: install
+	$(VENV)/bin/lint-imports
 
 install: $(VENV)/.installed
 

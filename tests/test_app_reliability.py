@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_broken_model_is_refused_in_the_window_and_the_model_in_use_stays(qtbot, make_window, quick_model_path, tmp_path):
-    from cnn_desktop.gui.messages import open_messages
+    from cnn_desktop.gui.widgets.messages import open_messages
 
     window = make_window(quick_model_path, wait_for_data=False)
     model_before = window.model_state.model
@@ -35,7 +35,7 @@ def test_broken_model_is_refused_in_the_window_and_the_model_in_use_stays(qtbot,
 
 def test_errors_reach_the_log_file(qtbot, make_window, quick_model_path, tmp_path):
     from cnn_desktop.gui.app import log_file_path, setup_file_logging
-    from cnn_desktop.gui.messages import open_messages
+    from cnn_desktop.gui.widgets.messages import open_messages
 
     setup_file_logging()
     window = make_window(quick_model_path, wait_for_data=False)

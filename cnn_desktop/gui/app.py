@@ -3,48 +3,17 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 from cnn_desktop import __version__, config
+from cnn_desktop.gui.launch import LAUNCH_TIME, log_file_path, setup_file_logging
+
+__all__ = ["LAUNCH_TIME", "create_application", "log_file_path", "run_app", "setup_file_logging"]
 
 log = logging.getLogger(__name__)
-LAUNCH_TIME = time.perf_counter()
-
-
-def log_file_path() -> Path:
-    from PySide6.QtCore import QStandardPaths
-
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    return Path(base or Path.home() / ".local" / "share" / config.APP_NAME) / "logs" / "cnn-desktop.log"
-
-
-def setup_file_logging() -> Path | None:
-    """Errors (and info) go to a rotating log file in the platform's standard location."""
-    path = log_file_path()
-    root = logging.getLogger()
-    if any(getattr(h, "_cnn_desktop_file", False) for h in root.handlers):
-        return path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-    except OSError as exc:
-        log.warning("cannot write the log file %s: %s", path, exc)
-        return None
-    handler._cnn_desktop_file = True
-    handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
-        for other in root.handlers:  # keep the terminal as quiet as before
-            if other is not handler and other.level == logging.NOTSET:
-                other.setLevel(logging.WARNING)
-    return path
 
 
 def create_application(argv=None):

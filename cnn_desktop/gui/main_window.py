@@ -11,11 +11,11 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from cnn_desktop import __version__, config
-from cnn_desktop.gui.data_state import DataState
-from cnn_desktop.gui.image_state import ImageState
-from cnn_desktop.gui.messages import show_info, show_warning
-from cnn_desktop.gui.model_state import ModelState
-from cnn_desktop.gui.workers import TaskRunner
+from cnn_desktop.gui.state.data_state import DataState
+from cnn_desktop.gui.state.image_state import ImageState
+from cnn_desktop.gui.widgets.messages import show_info, show_warning
+from cnn_desktop.gui.state.model_state import ModelState
+from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,10 @@ class MainWindow(QMainWindow):
         self._model_runner: TaskRunner | None = None
         self._model_runners: list[TaskRunner] = []
 
-        from cnn_desktop.gui.classify_tab import ClassifyTab
-        from cnn_desktop.gui.dataset_tab import DatasetTab
-        from cnn_desktop.gui.inspect_tab import InspectTab
-        from cnn_desktop.gui.train_tab import TrainTab
+        from cnn_desktop.gui.tabs.classify_tab import ClassifyTab
+        from cnn_desktop.gui.tabs.dataset_tab import DatasetTab
+        from cnn_desktop.gui.tabs.inspect_tab import InspectTab
+        from cnn_desktop.gui.tabs.train_tab import TrainTab
 
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
@@ -241,7 +241,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_log_location(self) -> None:
-        from cnn_desktop.gui.app import log_file_path
+        from cnn_desktop.gui.launch import log_file_path
 
         show_info(self, "Log file", f"cnn-desktop writes its log to\n{log_file_path()}")
 

@@ -12,7 +12,7 @@ import sys
 import time
 
 from cnn_desktop import config
-from cnn_desktop.gui.app import LAUNCH_TIME
+from cnn_desktop.gui.launch import LAUNCH_TIME
 
 # Sample file -> the class it shows (test-set images rendered dark on white, larger and off centre).
 SAMPLES = {"sneaker.png": "Sneaker", "trouser.png": "Trouser", "bag.png": "Bag"}

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QApplication
 
-from cnn_desktop.gui.canvas import INK, LOGICAL_SIZE, UNDO_DEPTH, Canvas, Tool, connected_region
+from cnn_desktop.gui.widgets.canvas import INK, LOGICAL_SIZE, UNDO_DEPTH, Canvas, Tool, connected_region
 
 
 def draw_stroke(qtbot, canvas, points, button=Qt.MouseButton.LeftButton) -> None:

@@ -14,12 +14,12 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
 from cnn_desktop import config
-from cnn_desktop.gui.canvas import Tool
-from cnn_desktop.gui.classify_tab import LOADING_MODEL, NO_MODEL, NOTHING_TO_CLASSIFY, ClassifyTab
-from cnn_desktop.gui.data_state import DataState
-from cnn_desktop.gui.image_state import ImageSource, ImageState
-from cnn_desktop.gui.model_state import ModelState
-from cnn_desktop.gui.network_input_view import to_grey_qimage
+from cnn_desktop.gui.widgets.canvas import Tool
+from cnn_desktop.gui.tabs.classify_tab import LOADING_MODEL, NO_MODEL, NOTHING_TO_CLASSIFY, ClassifyTab
+from cnn_desktop.gui.state.data_state import DataState
+from cnn_desktop.gui.state.image_state import ImageSource, ImageState
+from cnn_desktop.gui.state.model_state import ModelState
+from cnn_desktop.gui.widgets.network_input_view import to_grey_qimage
 from test_canvas import draw_stroke  # same folder: the one way the tests draw with the mouse
 
 TROUSER = config.CLASS_NAMES.index("Trouser")

@@ -12,11 +12,11 @@ from PySide6.QtGui import QImage
 
 from cnn_desktop import config
 from cnn_desktop.gui.app import create_application
-from cnn_desktop.gui.data_state import DataState
-from cnn_desktop.gui.dataset_grid import IndexRole, LabelRole, PredictionRole
-from cnn_desktop.gui.dataset_tab import DatasetTab
-from cnn_desktop.gui.image_state import ImageState
-from cnn_desktop.gui.model_state import ModelState
+from cnn_desktop.gui.state.data_state import DataState
+from cnn_desktop.gui.widgets.dataset_grid import IndexRole, LabelRole, PredictionRole
+from cnn_desktop.gui.tabs.dataset_tab import DatasetTab
+from cnn_desktop.gui.state.image_state import ImageState
+from cnn_desktop.gui.state.model_state import ModelState
 
 TROUSER = config.CLASS_NAMES.index("Trouser")
 SANDAL = config.CLASS_NAMES.index("Sandal")

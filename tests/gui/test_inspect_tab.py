@@ -12,9 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QApplication
 
 from cnn_desktop.core.convolution_demo import format_number
-from cnn_desktop.gui.data_state import DataState
-from cnn_desktop.gui.image_state import ImageSource, ImageState
-from cnn_desktop.gui.model_state import ModelState
+from cnn_desktop.gui.state.data_state import DataState
+from cnn_desktop.gui.state.image_state import ImageSource, ImageState
+from cnn_desktop.gui.state.model_state import ModelState
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def states(qtbot, quick_model, quick_model_path):
 
 @pytest.fixture
 def tab(qtbot, states):
-    from cnn_desktop.gui.inspect_tab import InspectTab
+    from cnn_desktop.gui.tabs.inspect_tab import InspectTab
 
     widget = InspectTab(*states)
     qtbot.addWidget(widget)
@@ -96,7 +96,7 @@ def test_without_an_image_it_offers_a_random_test_image(qtbot, tab, states):
 
 
 def test_without_a_model_or_dataset_it_says_so(qtbot):
-    from cnn_desktop.gui.inspect_tab import InspectTab
+    from cnn_desktop.gui.tabs.inspect_tab import InspectTab
 
     model_state, image_state, data_state = ModelState(), ImageState(), DataState()
     widget = InspectTab(model_state, image_state, data_state)
@@ -295,7 +295,7 @@ def test_new_weights_and_a_new_model_are_followed(qtbot, tab, states, quick_mode
 # ---------------------------------------------------------------------- how it works
 @pytest.fixture
 def panel(qtbot):
-    from cnn_desktop.gui.how_it_works_panel import HowItWorksPanel
+    from cnn_desktop.gui.widgets.how_it_works_panel import HowItWorksPanel
 
     widget = HowItWorksPanel()
     qtbot.addWidget(widget)

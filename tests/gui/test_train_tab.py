@@ -21,13 +21,13 @@ from cnn_desktop.core.model import PRESETS
 from cnn_desktop.core.model_io import load_model
 from cnn_desktop.core.training import TrainingConfig
 from cnn_desktop.gui.app import create_application
-from cnn_desktop.gui.data_state import DataState
-from cnn_desktop.gui.image_state import ImageSource, ImageState
-from cnn_desktop.gui.messages import open_messages
-from cnn_desktop.gui.model_state import ModelState
-from cnn_desktop.gui.train_tab import TrainTab
-from cnn_desktop.gui.training_worker import TrainingRun
-from cnn_desktop.gui.workers import TaskRunner
+from cnn_desktop.gui.state.data_state import DataState
+from cnn_desktop.gui.state.image_state import ImageSource, ImageState
+from cnn_desktop.gui.widgets.messages import open_messages
+from cnn_desktop.gui.state.model_state import ModelState
+from cnn_desktop.gui.tabs.train_tab import TrainTab
+from cnn_desktop.gui.concurrency.training_run import TrainingRun
+from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 TRAINING_TIMEOUT_MS = 180_000  # generous: the CPU may be shared with other work
 
@@ -358,7 +358,7 @@ def test_charts_follow_a_dark_palette(qtbot):
     """A desktop switching to a dark theme hands the app a new palette: the plots take its colours."""
     from PySide6.QtGui import QColor, QPalette
 
-    from cnn_desktop.gui.training_charts import TrainingCharts
+    from cnn_desktop.gui.widgets.training_charts import TrainingCharts
 
     charts = TrainingCharts()
     qtbot.addWidget(charts)

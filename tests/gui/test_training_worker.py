@@ -10,7 +10,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from cnn_desktop.core.training import BatchProgress, EpochEnd, TrainingConfig, TrainingConfigError, TrainingStarted
-from cnn_desktop.gui.training_worker import TrainingRun
+from cnn_desktop.gui.concurrency.training_run import TrainingRun
 
 
 class Recorder:

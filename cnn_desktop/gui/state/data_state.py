@@ -7,7 +7,7 @@ import logging
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from cnn_desktop.gui.workers import TaskRunner
+from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu,
                                QWidget)
 
 from cnn_desktop import config
-from cnn_desktop.gui.dataset_grid import DEFAULT_PIXEL_SCALE, PIXEL_SCALES, DatasetGrid
-from cnn_desktop.gui.dataset_missing_panel import DatasetMissingPanel
-from cnn_desktop.gui.image_state import ImageSource
-from cnn_desktop.gui.workers import TaskRunner
+from cnn_desktop.gui.widgets.dataset_grid import DEFAULT_PIXEL_SCALE, PIXEL_SCALES, DatasetGrid
+from cnn_desktop.gui.widgets.dataset_missing_panel import DatasetMissingPanel
+from cnn_desktop.gui.state.image_state import ImageSource
+from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QScrollAre
 from cnn_desktop import config
 from cnn_desktop.core.convolution_demo import ConvolutionLayer, ConvolutionStep, ReceptiveField, format_number
 from cnn_desktop.core.inference import LayerInfo
-from cnn_desktop.gui.feature_map_grid import bare_image_plot, style_color_bar, style_plot_widget
+from cnn_desktop.gui.widgets.feature_map_grid import bare_image_plot, style_color_bar, style_plot_widget
 
 
 def _matrix_html(values: np.ndarray, decimals: int, greyed: np.ndarray | None = None, grey: str = "gray") -> str:

@@ -21,7 +21,7 @@ from cnn_desktop.core.training import (
     TrainingSession,
     TrainingStarted,
 )
-from cnn_desktop.gui.workers import TaskRunner
+from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -23,12 +23,12 @@ from cnn_desktop import config
 from cnn_desktop.core.convolution_demo import (ConvolutionLayer, ReceptiveField, keras_convolution,
                                                keras_layer_geometries, receptive_fields)
 from cnn_desktop.core.inference import LayerInfo
-from cnn_desktop.gui.feature_map_grid import FeatureMapGrid
-from cnn_desktop.gui.filter_grid import FilterGrid
-from cnn_desktop.gui.how_it_works_panel import HowItWorksPanel
-from cnn_desktop.gui.image_state import ImageSource
-from cnn_desktop.gui.layer_list import LayerList
-from cnn_desktop.gui.receptive_field_view import ReceptiveFieldView
+from cnn_desktop.gui.widgets.feature_map_grid import FeatureMapGrid
+from cnn_desktop.gui.widgets.filter_grid import FilterGrid
+from cnn_desktop.gui.widgets.how_it_works_panel import HowItWorksPanel
+from cnn_desktop.gui.state.image_state import ImageSource
+from cnn_desktop.gui.widgets.layer_list import LayerList
+from cnn_desktop.gui.widgets.receptive_field_view import ReceptiveFieldView
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from cnn_desktop.gui.feature_map_grid import FeatureMapGrid
+from cnn_desktop.gui.widgets.feature_map_grid import FeatureMapGrid
 
 AVERAGE = -1  # combo data for "average over the input channels"
 

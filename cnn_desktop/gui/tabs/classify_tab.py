@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QFileDialog, QFrame, 
 from cnn_desktop import config
 from cnn_desktop.core.preprocessing import (SUPPORTED_SUFFIXES, WORKING_SIZE, EmptyImageError, ImageError,
                                             image_to_arrays, open_image, prepare_file, prepare_pixels)
-from cnn_desktop.gui.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
-from cnn_desktop.gui.image_state import ImageSource
-from cnn_desktop.gui.network_input_view import NetworkInputView, to_grey_qimage
-from cnn_desktop.gui.probability_bars import ProbabilityBars
+from cnn_desktop.gui.widgets.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
+from cnn_desktop.gui.state.image_state import ImageSource
+from cnn_desktop.gui.widgets.network_input_view import NetworkInputView, to_grey_qimage
+from cnn_desktop.gui.widgets.probability_bars import ProbabilityBars
 
 log = logging.getLogger(__name__)
 

@@ -44,13 +44,13 @@ from PySide6.QtWidgets import (
 from cnn_desktop import config
 from cnn_desktop.core.model import PRESET_NAMES, PRESETS
 from cnn_desktop.core.training import TrainingConfig, TrainingConfigError
-from cnn_desktop.gui.confusion_matrix import ConfusionMatrix
-from cnn_desktop.gui.example_gallery import ExampleGallery
-from cnn_desktop.gui.image_state import ImageSource
-from cnn_desktop.gui.messages import show_error, show_info, show_warning
-from cnn_desktop.gui.training_charts import TrainingCharts
-from cnn_desktop.gui.training_worker import TrainingRun
-from cnn_desktop.gui.workers import TaskRunner
+from cnn_desktop.gui.widgets.confusion_matrix import ConfusionMatrix
+from cnn_desktop.gui.widgets.example_gallery import ExampleGallery
+from cnn_desktop.gui.state.image_state import ImageSource
+from cnn_desktop.gui.widgets.messages import show_error, show_info, show_warning
+from cnn_desktop.gui.widgets.training_charts import TrainingCharts
+from cnn_desktop.gui.concurrency.training_run import TrainingRun
+from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
 

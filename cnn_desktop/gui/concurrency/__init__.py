@@ -1,0 +1,1 @@
+"""Running work off the GUI thread: task runners, the training run, "only the newest result counts", throttling."""

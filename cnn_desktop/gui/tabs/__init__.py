@@ -1,0 +1,1 @@
+"""The main window's tabs: views of the state objects, built from widgets."""

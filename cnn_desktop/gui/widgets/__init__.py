@@ -1,0 +1,1 @@
+"""Reusable widgets, one per file, named after what the user sees; they know no tab and no state object."""
