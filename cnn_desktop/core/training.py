@@ -48,6 +48,7 @@ class TrainingConfig:
     seed: int | None = 0
     early_stopping_patience: int | None = None  # epochs without val-loss improvement; None: off
     continue_training: bool = False  # keep the given model's weights instead of a fresh model
+    design: object | None = None  # a core.design.Design to train instead of the preset's network (recipe stays)
 
     def resolved(self) -> "TrainingConfig":
         """A copy with the preset's defaults filled in, validated."""
@@ -79,6 +80,12 @@ class TrainingConfig:
             not isinstance(self.early_stopping_patience, int) or self.early_stopping_patience < 1
         ):
             raise TrainingConfigError(f"early-stopping patience must be at least 1 epoch, not {self.early_stopping_patience!r}")
+
+
+def _design_model(design):
+    from cnn_desktop.core.design import build_design_model
+
+    return build_design_model(design)
 
 
 def _preset_names():
@@ -263,7 +270,7 @@ class TrainingSession:
             keras.utils.set_random_seed(cfg.seed)
         train_x, train_y, val_x, val_y = self._arrays()
         if self._model is None or not cfg.continue_training:
-            self._model = build_model(cfg.preset, compile=False)
+            self._model = build_model(cfg.preset, compile=False) if cfg.design is None else _design_model(cfg.design)
         model = self._model
         if self._cancel.is_set():
             model.stop_training = True
