@@ -11,17 +11,20 @@ only then ``keras.datasets.fashion_mnist.load_data()``, which downloads.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import logging
 import os
 import threading
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from cnn_desktop import config
+from cnn_desktop.core.safe_files import UnsafeFileError, open_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,9 @@ FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", config.TRAIN_SIZE),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", config.TEST_SIZE),
 }
+# Headroom over the raw size for a gzip file (its header, and blocks stored uncompressed).
+GZIP_SLACK_BYTES = 2**20
+
 ALL_FILE_STEMS = tuple(name for images, labels, _ in FILES.values() for name in (images, labels))
 
 
@@ -59,45 +65,71 @@ class FashionMnist:
 
 
 def _find_file(directory: Path, stem: str) -> Path | None:
+    """The file for ``stem`` (gzip first); anything by that name counts, so that a FIFO or a directory
+    in its place is reported as such when read rather than as missing."""
     for candidate in (directory / f"{stem}.gz", directory / stem):
-        if candidate.is_file():
+        if os.path.lexists(candidate):
             return candidate
     return None
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DatasetError(f"Cannot read dataset file {path}: {exc}. {config.DATA_HELP}") from exc
+def _read_idx(path: Path, magic: int, count: int, item_shape: tuple[int, ...]) -> np.ndarray:
+    """Read one idx file (plain or gzip) without ever holding or decompressing more than its expected size.
 
-
-def _parse_idx(path: Path, magic: int, count: int, item_shape: tuple[int, ...]) -> np.ndarray:
-    data = _read_bytes(path)
+    The header is checked from the first decompressed bytes; then exactly the expected number of item
+    bytes is read, and one byte more to detect trailing data.
+    """
     header_len = 4 * (1 + 1 + len(item_shape))
-    if len(data) < header_len:
-        raise DatasetError(f"Dataset file {path} is truncated (only {len(data)} bytes). {config.DATA_HELP}")
-    header = np.frombuffer(data, dtype=">u4", count=1 + 1 + len(item_shape))
-    if int(header[0]) != magic:
+    body_len = count * int(np.prod(item_shape, dtype=np.int64))
+    # A gzip stream of incompressible data is a little larger than the data itself.
+    max_file_bytes = header_len + body_len + (body_len // 100 + GZIP_SLACK_BYTES if path.suffix == ".gz" else 0)
+    try:
+        with contextlib.ExitStack() as stack:
+            raw = stack.enter_context(open_regular_file(path))
+            stream = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) if path.suffix == ".gz" else raw
+            header_bytes = stream.read(header_len)
+            if len(header_bytes) < header_len:
+                raise DatasetError(
+                    f"Dataset file {path} is truncated (only {len(header_bytes)} bytes). {config.DATA_HELP}")
+            header = np.frombuffer(header_bytes, dtype=">u4")
+            if int(header[0]) != magic:
+                raise DatasetError(
+                    f"Dataset file {path} is not an idx file of the expected kind "
+                    f"(magic number {int(header[0])}, expected {magic}). {config.DATA_HELP}"
+                )
+            if int(header[1]) != count or tuple(int(v) for v in header[2:]) != item_shape:
+                raise DatasetError(
+                    f"Dataset file {path} holds {int(header[1])} items of shape "
+                    f"{tuple(int(v) for v in header[2:])}, expected {count} of shape {item_shape}. "
+                    f"{config.DATA_HELP}"
+                )
+            # Checked after the header, which says more about a wrong file than its size does.
+            file_bytes = os.fstat(raw.fileno()).st_size
+            if file_bytes > max_file_bytes:
+                raise DatasetError(f"Dataset file {path} is far larger than a Fashion-MNIST file can be "
+                                   f"({file_bytes:,} bytes; at most {max_file_bytes:,}). {config.DATA_HELP}")
+            items = np.empty(body_len, dtype=np.uint8)
+            filled = 0
+            view = memoryview(items)
+            while filled < body_len:
+                got = stream.readinto(view[filled:])
+                if not got:
+                    break
+                filled += got
+            trailing = stream.read(1)
+    except DatasetError:
+        raise
+    except UnsafeFileError as exc:
+        raise DatasetError(f"Dataset file {exc}. {config.DATA_HELP}") from None
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise DatasetError(f"Cannot read dataset file {path}: {exc}. {config.DATA_HELP}") from exc
+    if filled < body_len or trailing:
+        actual = f"{header_len + filled} bytes" if filled < body_len else "more bytes"
         raise DatasetError(
-            f"Dataset file {path} is not an idx file of the expected kind "
-            f"(magic number {int(header[0])}, expected {magic}). {config.DATA_HELP}"
+            f"Dataset file {path} is truncated or has trailing data ({actual}, expected "
+            f"{header_len + body_len}). {config.DATA_HELP}"
         )
-    if int(header[1]) != count or tuple(int(v) for v in header[2:]) != item_shape:
-        raise DatasetError(
-            f"Dataset file {path} holds {int(header[1])} items of shape {tuple(int(v) for v in header[2:])}, "
-            f"expected {count} of shape {item_shape}. {config.DATA_HELP}"
-        )
-    expected = header_len + count * int(np.prod(item_shape, dtype=np.int64))
-    if len(data) != expected:
-        raise DatasetError(
-            f"Dataset file {path} is truncated or has trailing data ({len(data)} bytes, expected {expected}). "
-            f"{config.DATA_HELP}"
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape((count, *item_shape)).copy()
+    return items.reshape((count, *item_shape))
 
 
 def _checksum(*arrays: np.ndarray) -> str:
@@ -120,8 +152,8 @@ def load_from_directory(directory: Path | str) -> FashionMnist:
         found[stem] = path
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for split, (images_stem, labels_stem, count) in FILES.items():
-        images = _parse_idx(found[images_stem], IMAGES_MAGIC, count, (config.IMAGE_SIZE, config.IMAGE_SIZE))
-        labels = _parse_idx(found[labels_stem], LABELS_MAGIC, count, ())
+        images = _read_idx(found[images_stem], IMAGES_MAGIC, count, (config.IMAGE_SIZE, config.IMAGE_SIZE))
+        labels = _read_idx(found[labels_stem], LABELS_MAGIC, count, ())
         if labels.max(initial=0) >= config.NUM_CLASSES:
             raise DatasetError(
                 f"Dataset file {found[labels_stem]} has label {int(labels.max())}, outside 0-9. {config.DATA_HELP}"
@@ -149,7 +181,10 @@ def candidate_directories(data_dir: Path | str | None = None) -> list[Path]:
 
 
 def _has_all_files(directory: Path) -> bool:
-    return directory.is_dir() and all(_find_file(directory, stem) for stem in ALL_FILE_STEMS)
+    if not directory.is_dir():
+        return False
+    found = [_find_file(directory, stem) for stem in ALL_FILE_STEMS]
+    return all(path is not None and path.is_file() for path in found)
 
 
 def find_local_directory(data_dir: Path | str | None = None) -> Path | None:
