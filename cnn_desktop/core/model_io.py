@@ -342,8 +342,6 @@ def read_card(model_path: Path | str, model_sha256: str | None = None) -> dict:
     try:
         with open_regular_file(path, MAX_CARD_BYTES) as handle:
             card = json.loads(read_bounded(handle, MAX_CARD_BYTES, str(path)).decode("utf-8"))
-    except FileNotFoundError:
-        return {}
     except (OSError, ValueError, RecursionError) as exc:  # UnsafeFileError and JSON errors are ValueErrors
         if os.path.lexists(path):
             log.warning("ignoring the model card %s: %s", path, exc)
@@ -376,10 +374,12 @@ def check_model_shapes(model) -> None:
 def check_model_outputs(model) -> None:
     """Refuse a model whose outputs are not finite numbers (NaN or infinite weights) on a blank and a
     mid-grey image."""
+    import keras
+
     probe = np.zeros((2, *config.INPUT_SHAPE), dtype=np.float32)
     probe[1] = 0.5
     try:
-        outputs = np.asarray(model(probe, training=False))
+        outputs = keras.ops.convert_to_numpy(model(probe, training=False))
     except Exception as exc:  # any layer may fail on a hostile configuration
         raise ModelFileError(f"the model fails on a test image ({_first_line(exc)})") from exc
     if not np.all(np.isfinite(outputs)):

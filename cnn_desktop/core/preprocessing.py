@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnn_desktop import config
+from cnn_desktop.core.safe_files import UnsafeFileError, check_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,13 @@ def open_image(path: Path | str) -> Image.Image:
     name = _describe(path)
     if path.is_dir():
         raise ImageError(f"{name} is a folder, not an image file")
-    if not path.exists():
-        raise ImageError(f"{name} does not exist")
     try:
-        if path.stat().st_size == 0:
+        # A FIFO would block the open, /dev/zero would never end: only regular files (issue 13).
+        size = check_regular_file(path, label=name).st_size
+    except UnsafeFileError as exc:
+        raise ImageError(str(exc)) from None
+    try:
+        if size == 0:
             raise ImageError(f"{name} is empty (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -160,6 +164,8 @@ def _border(values: np.ndarray) -> np.ndarray:
 
 def foreground(gray: np.ndarray, alpha: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """The item's brightness over a zero background, and whether the polarity was inverted."""
+    if alpha is not None and float(alpha.max()) > 0 and float(alpha.max() - alpha.min()) < MIN_CONTRAST:
+        alpha = None  # a uniform transparency outlines nothing: judge the picture by its grey levels (issue 13)
     if alpha is not None and float(alpha.max()) > 0:
         weight = alpha.sum()
         item_level = float((gray * alpha).sum() / weight) if weight > 0 else 0.0

@@ -36,43 +36,46 @@ def _kind(mode: int) -> str:
     return "not a plain file"
 
 
-def _describe_os_error(path: Path, exc: OSError) -> str:
+def _describe_os_error(path: Path, exc: OSError, label: str | None = None) -> str:
+    shown = label or str(path)
     if exc.errno == errno.ELOOP:
-        return f"{path} is a symbolic link loop"
+        return f"{shown} is a symbolic link loop"
     if exc.errno == errno.ENOENT:
         if os.path.lexists(path):
-            return f"{path} is a broken symbolic link (its target does not exist)"
-        return f"{path} does not exist"
+            return f"{shown} is a broken symbolic link (its target does not exist)"
+        return f"{shown} does not exist"
     if exc.errno == errno.ENOTDIR:
-        return f"{path} does not exist (a part of the path is not a folder)"
+        return f"{shown} does not exist (a part of the path is not a folder)"
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"{path} cannot be read: permission denied"
+        return f"{shown} cannot be read: permission denied"
     if exc.errno == errno.ENAMETOOLONG:
-        return "the file name is too long"
-    return f"{path} cannot be read: {exc.strerror or exc}"
+        return f"{shown}: the file name is too long"
+    return f"{shown} cannot be read: {exc.strerror or exc}"
 
 
-def _check_stat(path: Path, info: os.stat_result, max_bytes: int | None) -> None:
+def _check_stat(shown: str, info: os.stat_result, max_bytes: int | None) -> None:
     if not stat.S_ISREG(info.st_mode):
         kind = _kind(info.st_mode)
         if kind == "a directory":
-            raise UnsafeFileError(f"{path} is a directory, not a file")
-        raise UnsafeFileError(f"{path} is not a regular file ({kind})")
+            raise UnsafeFileError(f"{shown} is a directory, not a file")
+        raise UnsafeFileError(f"{shown} is not a regular file ({kind})")
     if max_bytes is not None and info.st_size > max_bytes:
         raise UnsafeFileError(
-            f"{path} is too large ({info.st_size:,} bytes; the limit is {max_bytes:,})")
+            f"{shown} is too large ({info.st_size:,} bytes; the limit is {max_bytes:,})")
 
 
-def check_regular_file(path: Path | str, max_bytes: int | None = None) -> os.stat_result:
-    """``stat`` the path (following links); raise UnsafeFileError unless it is a regular file within the size limit."""
+def check_regular_file(path: Path | str, max_bytes: int | None = None, *, label: str | None = None
+                       ) -> os.stat_result:
+    """``stat`` the path (following links); raise UnsafeFileError unless it is a regular file within the size
+    limit. Messages start with ``label`` (default: the path)."""
     path = Path(path)
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise UnsafeFileError(_describe_os_error(path, exc)) from None
+        raise UnsafeFileError(_describe_os_error(path, exc, label)) from None
     except ValueError:  # an embedded NUL character
-        raise UnsafeFileError(f"{path!r} is not a valid file name") from None
-    _check_stat(path, info, max_bytes)
+        raise UnsafeFileError(f"{label or repr(str(path))} is not a valid file name") from None
+    _check_stat(label or str(path), info, max_bytes)
     return info
 
 
@@ -96,7 +99,7 @@ def open_regular_file(path: Path | str, max_bytes: int | None = None) -> BinaryI
     except OSError as exc:
         raise UnsafeFileError(_describe_os_error(path, exc)) from None
     try:
-        _check_stat(path, os.fstat(handle.fileno()), max_bytes)
+        _check_stat(str(path), os.fstat(handle.fileno()), max_bytes)
     except BaseException:
         handle.close()
         raise
