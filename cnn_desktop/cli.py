@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from cnn_desktop import __version__, config
@@ -18,6 +19,7 @@ from cnn_desktop import __version__, config
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 class CliError(Exception):
@@ -41,6 +43,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (value > 0 and value < float("inf")):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:  # what NumPy and TensorFlow accept as a seed
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2**32 - 1}, got {value}")
     return value
 
 
@@ -72,10 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="validate on the official test set (default) or a 10%% split of the training set")
     train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without a better validation loss; keep the best weights")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     train.add_argument("--data-dir", type=Path, dest="data_dir_sub", help=argparse.SUPPRESS)
     train.add_argument("--out", type=Path, help="where to save the .keras model "
                        "(default: ~/.local/share/cnn-desktop/models/<preset>.keras)")
+    train.add_argument("--design", type=Path, metavar="FILE",
+                       help="train this network design (JSON) instead of the preset's network; "
+                            "the preset still gives the recipe (epochs, batch size, learning rate, schedule)")
+    train.add_argument("--no-record", action="store_true",
+                       help="do not record this training in the run history")
 
     evaluate = commands.add_parser("evaluate", help="accuracy and loss on the 10,000 official test images")
     evaluate.add_argument("--model", type=Path, dest="model_sub", help="default: the bundled model")
@@ -90,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print the Keras summary of a preset's model")
     summary.add_argument("--preset", choices=PRESET_NAMES, default="seed")
+
+    runs = commands.add_parser("runs", help="the run history: every recorded training",
+                               description="The run history (set CNN_DESKTOP_DATA_HOME to use another folder).")
+    runs_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    runs_list = runs_commands.add_parser("list", help="a table of all runs, newest first")
+    runs_list.add_argument("--json", action="store_true", help="one JSON object per run")
+    runs_show = runs_commands.add_parser("show", help="one run's details and per-epoch metrics")
+    runs_show.add_argument("run_id", type=_positive_int, metavar="ID")
+    runs_show.add_argument("--json", action="store_true", help="the whole record as JSON")
+    runs_export = runs_commands.add_parser("export", help="write the runs (or their curves) as CSV")
+    runs_export.add_argument("--csv", type=Path, required=True, metavar="FILE", help="the CSV file to write ('-': stdout)")
+    runs_export.add_argument("--epochs", action="store_true", help="one row per run and epoch (the curves)")
+    runs_export.add_argument("ids", nargs="*", type=_positive_int, metavar="ID", help="only these runs (default: all)")
     return parser
 
 
@@ -102,9 +132,11 @@ def _data_dir(args):
 
 
 def _load_model(path: Path):
-    from cnn_desktop.core.model_io import ModelFileError, load_model
+    from cnn_desktop.core.model_io import ModelFileError, check_model_file, load_model
 
     try:
+        check_model_file(path)  # a FIFO or /dev/zero is refused before TensorFlow's seconds of start-up
+        import_tensorflow_quietly()
         return load_model(path)
     except ModelFileError as exc:
         raise CliError(str(exc)) from None
@@ -160,29 +192,81 @@ def _format_seconds(seconds: float) -> str:
 
 
 def cmd_train(args) -> int:
+    """Train, recording the run in the run history unless --no-record."""
+    recorder = None if args.no_record else _open_recorder()
+    try:
+        return _train(args, recorder)
+    finally:
+        if recorder is not None:
+            recorder.close()
+
+
+def _open_recorder():
+    from cnn_desktop.core.run_recorder import RunRecorder
+
+    recorder = RunRecorder(warn=lambda text: print(f"cnn-desktop: warning: {text}", file=sys.stderr, flush=True))
+    if recorder.recording:
+        print(f"Recording this run in {recorder.database_path} "
+              f"(curves: tensorboard --logdir {recorder.database_path.parent})", file=sys.stderr, flush=True)
+    return recorder
+
+
+def _load_design_arg(args):
+    from cnn_desktop.core.design import DesignError, load_design, validate_design
+
+    if args.design is None:
+        return None
+    try:
+        design = load_design(args.design)
+        validate_design(design)
+    except DesignError as exc:
+        raise CliError(f"{exc}" if str(args.design) in str(exc) else f"{args.design}: {exc}") from None
+    return design
+
+
+def _train(args, recorder) -> int:
+    from cnn_desktop.core.design import model_name
     from cnn_desktop.core.evaluation import evaluate
     from cnn_desktop.core.model_io import make_card, save_model
     from cnn_desktop.core.training import TrainingConfig, TrainingConfigError, TrainingSession
 
-    out = args.out or (config.user_models_dir() / f"{args.preset}.keras")
+    from cnn_desktop.core.model_io import ModelFileError, check_save_location
+
+    design = _load_design_arg(args)
+    out = args.out or (config.user_models_dir() / f"{args.preset if design is None else model_name(design)}.keras")
     if out.suffix != ".keras":
         raise CliError(f"--out must end in .keras: {out}")
+    try:
+        check_save_location(out)  # before the training, which may take half an hour
+    except ModelFileError as exc:
+        raise CliError(f"cannot save the model to {out}: {exc}") from None
+    import_tensorflow_quietly()
     training_config = TrainingConfig(
         preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         validation=args.validation, limit=args.limit, seed=args.seed, early_stopping_patience=args.early_stopping,
+        design=design,
     )
+    progress = _TextProgress(sys.stderr)
+    if recorder is not None:
+        recorder.wrap(progress)
     try:
-        session = TrainingSession(training_config, data=_load_data(args), listener=_TextProgress(sys.stderr))
+        session = TrainingSession(training_config, data=_load_data(args), listener=recorder or progress)
     except TrainingConfigError as exc:
         raise CliError(str(exc)) from None
     data = session._data
     try:
         result = session.run()
     except KeyboardInterrupt:
+        if recorder is not None:
+            recorder.fail("Interrupted (Ctrl+C).", status="stopped")
         raise CliError("training interrupted; nothing was saved") from None
+    if recorder is not None:
+        recorder.finish(result)
     if result.status == "diverged" or not result.usable:
         raise CliError(result.message or "training produced no usable model; nothing was saved")
     test = evaluate(result.model, data.test_images, data.test_labels)
+    if recorder is not None:
+        recorder.record_test(test)
     cfg = result.config
     card = make_card(
         preset=cfg.preset, epochs=result.epochs_completed, batch_size=cfg.batch_size,
@@ -194,11 +278,18 @@ def cmd_train(args) -> int:
         images_per_second=round(result.images_per_second, 1),
         history={key: [round(v, 6) for v in values] for key, values in result.history.items()},
         command="cnn-desktop " + " ".join(sys.argv[1:]),
+        design=None if design is None else design.to_dict(),
+        run_id=None if recorder is None else recorder.run_id,
     )
     try:
         save_model(result.model, out, card)
     except OSError as exc:
         raise CliError(f"cannot save the model to {out}: {exc}") from None
+    if recorder is not None:
+        recorder.record_model(out, card)
+        if recorder.recording and recorder.run_id is not None:
+            print(f"Recorded as run {recorder.run_id} (cnn-desktop runs show {recorder.run_id})",
+                  file=sys.stderr, flush=True)
     print(f"{result.message} Test accuracy {test.accuracy:.4f}, loss {test.loss:.4f}, "
           f"{result.seconds:.0f} s. Saved {out}")
     return EXIT_OK
@@ -241,6 +332,7 @@ def cmd_classify(args) -> int:
 
 
 def cmd_summary(args) -> int:
+    import_tensorflow_quietly()
     from cnn_desktop.core.model import build_model, summary_text
 
     print(summary_text(build_model(args.preset)))
@@ -253,7 +345,129 @@ def cmd_gui(args) -> int:
     return run_app(model_path=args.model, data_dir=args.data_dir, self_test=args.self_test)
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "classify": cmd_classify, "summary": cmd_summary}
+def _open_run_store():
+    from cnn_desktop.core.run_store import RunStore, RunStoreError
+
+    try:
+        return RunStore()
+    except RunStoreError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _format_optional(value, pattern: str, empty: str = "-") -> str:
+    return empty if value is None else format(value, pattern)
+
+
+def cmd_runs(args) -> int:
+    from dataclasses import asdict
+
+    from cnn_desktop.core.run_store import RunStoreError, epochs_csv, run_table_row, runs_csv
+
+    with _open_run_store() as store:
+        try:
+            if args.runs_command == "list":
+                runs = store.list_runs()
+                if args.json:
+                    for run in runs:
+                        print(json.dumps(run_table_row(run)))
+                else:
+                    _print_runs_table(runs)
+            elif args.runs_command == "show":
+                try:
+                    run = store.get_run(args.run_id)
+                except KeyError:
+                    raise CliError(f"there is no run {args.run_id} in {store.path}") from None
+                if args.json:
+                    print(json.dumps({**asdict(run), "tensorboard_dir": str(run.tensorboard_dir)}, indent=2))
+                else:
+                    _print_run(run)
+            else:
+                runs = store.list_runs()
+                if args.ids:
+                    missing = sorted(set(args.ids) - {run.id for run in runs})
+                    if missing:
+                        raise CliError(f"there is no run {missing[0]} in {store.path}")
+                    runs = [run for run in runs if run.id in set(args.ids)]
+                runs = sorted(runs, key=lambda run: run.id)
+                text = epochs_csv(runs) if args.epochs else runs_csv(runs)
+                if str(args.csv) == "-":
+                    sys.stdout.write(text)
+                else:
+                    from cnn_desktop.core.model_io import atomic_write_bytes
+
+                    try:
+                        atomic_write_bytes(args.csv, text.encode())
+                    except OSError as exc:
+                        raise CliError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+                    rows = text.count("\n") - 1
+                    print(f"Wrote {rows} {'epoch rows' if args.epochs else 'runs'} to {args.csv}", file=sys.stderr)
+        except RunStoreError as exc:
+            raise CliError(str(exc)) from None
+    return EXIT_OK
+
+
+def _print_runs_table(runs) -> None:
+    if not runs:
+        print("No runs recorded yet (cnn-desktop train records every training).")
+        return
+    header = f"{'ID':>4}  {'NAME':<20} {'STATUS':<11} {'STARTED (UTC)':<19} {'EPOCHS':>6} {'VAL ACC':>7} " \
+             f"{'TEST ACC':>8} {'PARAMS':>10} {'TIME':>8}"
+    print(header)
+    for run in runs:
+        name = run.name if len(run.name) <= 20 else run.name[:19] + "…"
+        print(f"{run.id:>4}  {name:<20} {run.status:<11} {run.started_at[:19].replace('T', ' '):<19} "
+              f"{run.epochs_done:>6} {_format_optional(run.final_val_accuracy, '.4f'):>7} "
+              f"{_format_optional(run.test_accuracy, '.4f'):>8} {_format_optional(run.parameters, ',d'):>10} "
+              f"{_format_seconds(run.duration_seconds) if run.duration_seconds is not None else '-':>8}")
+
+
+def _print_run(run) -> None:
+    from cnn_desktop.core.design import DesignError, analyze, design_from_dict
+
+    hyper = run.hyperparameters
+    lines = [
+        f"Run {run.id}: {run.name}",
+        f"  status      {run.status}" + (f" ({run.message})" if run.message else ""),
+        f"  started     {run.started_at}   ended {run.ended_at or '-'}   "
+        f"duration {_format_optional(run.duration_seconds, '.1f')} s",
+        f"  recipe      preset {hyper.get('preset')}, {hyper.get('epochs')} epochs, batch {hyper.get('batch_size')}, "
+        f"learning rate {hyper.get('learning_rate')} ({hyper.get('schedule')}), seed {run.seed}, "
+        f"validation {hyper.get('validation')}, limit {hyper.get('limit') or 'none'}",
+        f"  network     {(run.design or {}).get('name', '-')}: {_format_optional(run.parameters, ',d')} parameters, "
+        f"{_format_optional(run.macs_per_image, ',d')} multiply-adds per image",
+        f"  speed       {_format_optional(run.images_per_second, ',.0f')} images/s on "
+        f"{(run.machine or {}).get('host', '-')} ({(run.machine or {}).get('cpus', '?')} CPUs)",
+        f"  test        accuracy {_format_optional(run.test_accuracy, '.4f')}, loss {_format_optional(run.test_loss, '.4f')}",
+        f"  model       {run.model_path or '-'}",
+        f"  tensorboard {run.tensorboard_dir}",
+    ]
+    if run.note:
+        lines.append(f"  note        {run.note}")
+    print("\n".join(lines))
+    if run.design:
+        try:
+            analysis = analyze(design_from_dict(run.design))
+        except DesignError:
+            analysis = None
+        if analysis is not None:
+            print("\nLayer                          Output shape        Params")
+            for row in analysis.rows:
+                print(f"  {row.name + ' (' + row.type + ')':<29}{str(row.keras_output_shape):<18}{row.params:>10,}")
+    print("\nEpoch   loss     acc      val_loss val_acc  lr         seconds")
+    for epoch in run.epochs:
+        print(f"{epoch.epoch:>5}   {_format_optional(epoch.loss, '.4f'):<8} {_format_optional(epoch.accuracy, '.4f'):<8} "
+              f"{_format_optional(epoch.val_loss, '.4f'):<8} {_format_optional(epoch.val_accuracy, '.4f'):<8} "
+              f"{_format_optional(epoch.learning_rate, '.3g'):<10} {_format_optional(epoch.seconds, '.1f')}")
+    if not run.epochs:
+        print("  (no epoch finished)")
+    if run.confusion:
+        print("\nConfusion matrix (rows: true class, columns: predicted)")
+        for name, row in zip(config.CLASS_NAMES, run.confusion):
+            print(f"  {name:<12}" + "".join(f"{count:>6}" for count in row))
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "classify": cmd_classify, "summary": cmd_summary,
+            "runs": cmd_runs}
 
 
 def configure_logging(verbose: bool) -> None:
@@ -267,6 +481,37 @@ def configure_logging(verbose: bool) -> None:
 
 def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import Keras (and TensorFlow) with file descriptor 2 pointed at a temporary file.
+
+    TensorFlow's C++ start-up lines (absl's "All log messages before absl::InitializeLog() ..." and
+    oneDNN's notice) are written before TF_CPP_MIN_LOG_LEVEL applies, and would come before the one-line
+    error the README promises. They are shown after all if the import fails, and never hidden with
+    --verbose (DEBUG logging).
+    """
+    if "keras" in sys.modules or sys.stderr is None or logging.getLogger().isEnabledFor(logging.DEBUG):
+        import keras  # noqa: F401
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        import keras  # noqa: F401
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            os.write(2, captured.read(64 * 1024))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,6 +529,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cnn-desktop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`classify ... | head -1`): stop quietly like any filter.
+        # stdout now points at /dev/null so that Python's final flush does not complain either.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # last resort: one line, details in the log
         log.debug("unexpected error", exc_info=True)
         print(f"cnn-desktop: error: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -58,7 +58,7 @@ def _check_stat(shown: str, info: os.stat_result, max_bytes: int | None) -> None
         kind = _kind(info.st_mode)
         if kind == "a directory":
             raise UnsafeFileError(f"{shown} is a directory, not a file")
-        raise UnsafeFileError(f"{shown} is not a regular file ({kind})")
+        raise UnsafeFileError(f"{shown} is not a regular file but {kind}")
     if max_bytes is not None and info.st_size > max_bytes:
         raise UnsafeFileError(
             f"{shown} is too large ({info.st_size:,} bytes; the limit is {max_bytes:,})")
