@@ -56,6 +56,11 @@ class RunRecorder:
             except RunStoreError as exc:
                 self._disable(exc)
 
+    def wrap(self, listener: Callable[[object], None] | None) -> "RunRecorder":
+        """Pass every event on to ``listener`` (when the recorder was made before the listener)."""
+        self._listener = listener
+        return self
+
     # -- state ------------------------------------------------------------------------------
     @property
     def recording(self) -> bool:

@@ -512,3 +512,43 @@ class RunStore:
             return None
         _, rate, macs = sorted(rates[:limit])[len(rates[:limit]) // 2]
         return Throughput(images_per_second=rate, macs_per_image=macs)
+
+
+# ----------------------------------------------------------------------------------------------
+# CSV export (the command line's `runs export` and the Runs view's export write the same files)
+EPOCH_TABLE_FIELDS = ("run_id", "run_name", *EPOCH_FIELDS)
+
+
+def _csv_cell(value):
+    """Text that a spreadsheet would run as a formula (=, +, -, @ first) is written with a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def runs_csv(runs) -> str:
+    """One row per run (``RUN_TABLE_FIELDS``)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RUN_TABLE_FIELDS)
+    for run in runs:
+        row = run_table_row(run)
+        writer.writerow([_csv_cell(row[name]) for name in RUN_TABLE_FIELDS])
+    return buffer.getvalue()
+
+
+def epochs_csv(runs) -> str:
+    """The curves: one row per run and epoch (``EPOCH_TABLE_FIELDS``)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EPOCH_TABLE_FIELDS)
+    for run in runs:
+        for epoch in run.epochs:
+            writer.writerow([run.id, _csv_cell(run.name), *(_csv_cell(getattr(epoch, name)) for name in EPOCH_FIELDS)])
+    return buffer.getvalue()
