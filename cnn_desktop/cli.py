@@ -450,9 +450,9 @@ def _print_run(run) -> None:
         except DesignError:
             analysis = None
         if analysis is not None:
-            print("\nLayer                          Output shape        Params")
+            print(f"\n  {'Layer (type)':<48} {'Output shape':<20} {'Param #':>10}")
             for row in analysis.rows:
-                print(f"  {row.name + ' (' + row.type + ')':<29}{str(row.keras_output_shape):<18}{row.params:>10,}")
+                print(f"  {row.name + ' (' + row.type + ')':<48} {str(row.keras_output_shape):<20} {row.params:>10,}")
     print("\nEpoch   loss     acc      val_loss val_acc  lr         seconds")
     for epoch in run.epochs:
         print(f"{epoch.epoch:>5}   {_format_optional(epoch.loss, '.4f'):<8} {_format_optional(epoch.accuracy, '.4f'):<8} "
