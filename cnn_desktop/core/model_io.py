@@ -273,7 +273,6 @@ def save_model(model, path: Path | str, card: dict | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_temporaries(path.parent)
     temporaries: list[Path] = []
-    model_renamed = False
     with _termination_interrupts():
         try:
             # Keras insists on the .keras suffix, so the temporary name keeps it.
@@ -297,10 +296,10 @@ def save_model(model, path: Path | str, card: dict | None = None) -> Path:
                     os.fsync(handle.fileno())
             try:
                 os.replace(tmp_model, path)
-                model_renamed = True
             finally:
-                # Once the model is in place its card follows, even when a signal arrived meanwhile.
-                if model_renamed:
+                # Once the model is in place (its temporary name is gone) its card follows, even when a
+                # signal arrived meanwhile.
+                if not os.path.lexists(tmp_model):
                     if tmp_card is not None:
                         os.replace(tmp_card, card_path(path))
                     else:
