@@ -171,7 +171,8 @@ class TrainingResult:
 Listener = Callable[[object], None]
 
 
-def make_train_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *, augment: bool, seed: int | None):
+def make_train_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *, augment: bool, seed: int | None,
+                       shape_mix=None):
     """Batches of float32 images in [0, 1], in a fresh random order each epoch; optional light augmentation.
 
     Each epoch draws one permutation of the indices and gathers every batch from the arrays at once:
@@ -191,13 +192,20 @@ def make_train_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, 
         order = tf.argsort(generator.uniform([count]))
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
+    if shape_mix is not None:  # a shape_renderings.RenderingMix: photos swapped in part for drawings
+        from cnn_desktop.core.shape_renderings import augment_batch
+
+        gather, augment_fn = shape_mix.gather_fn(labels.numpy(), seed), augment_batch
+    else:
+        def gather(index):
+            return tf.gather(images, index), tf.gather(labels, index)
+        augment_fn = _augment_batch
     data = (tf.data.Dataset.range(1)
             .flat_map(one_epoch_of_index_batches)
             .apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
-            .map(lambda index: (tf.gather(images, index), tf.gather(labels, index)),
-                 num_parallel_calls=tf.data.AUTOTUNE))
+            .map(gather, num_parallel_calls=tf.data.AUTOTUNE))
     if augment:
-        data = data.map(_augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
+        data = data.map(augment_fn, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
 
 
@@ -276,7 +284,14 @@ class TrainingSession:
             model.stop_training = True
         steps_per_epoch = math.ceil(len(train_x) / cfg.batch_size)
         compile_model(model, make_schedule(preset, cfg.learning_rate, steps_per_epoch * cfg.epochs))
-        train_data = make_train_dataset(train_x, train_y, cfg.batch_size, augment=preset.augment, seed=cfg.seed)
+        shape_mix = None
+        if preset.shape_renderings:
+            from cnn_desktop.core.shape_renderings import RenderingMix
+
+            self._emit(TrainingMessage("Rendering silhouettes, outlines and sketches of the training images..."))
+            shape_mix = RenderingMix.build(np.round(train_x[..., 0] * 255).astype(np.uint8), seed=cfg.seed)
+        train_data = make_train_dataset(train_x, train_y, cfg.batch_size, augment=preset.augment, seed=cfg.seed,
+                                        shape_mix=shape_mix)
 
         progress = _progress_callback(self, cfg.epochs, steps_per_epoch, cfg.batch_size)
         callbacks = [progress]
