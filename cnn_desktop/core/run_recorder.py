@@ -113,12 +113,16 @@ class RunRecorder:
             self._listener(event)
 
     def _start(self, event) -> None:
-        from cnn_desktop.core.design import analyze, design_from_preset
+        from cnn_desktop.core.design import DesignError, analyze, design_from_preset
         from cnn_desktop.core.model import get_preset, make_schedule
 
         cfg = event.config
-        design = cfg.design if cfg.design is not None else design_from_preset(cfg.preset)
-        analysis = analyze(design)
+        try:
+            design = cfg.design if cfg.design is not None else design_from_preset(cfg.preset)
+        except DesignError:  # a preset with layers designs cannot express: record the run without its design
+            log.info("preset %s has no design form; its run is recorded without one", cfg.preset, exc_info=True)
+            design = None
+        analysis = analyze(design) if design is not None else None
         preset = get_preset(cfg.preset)
         hyperparameters = {key: value for key, value in vars(cfg).items() if key != "design"}
         hyperparameters.update(schedule=preset.schedule, augment=preset.augment,
@@ -126,8 +130,10 @@ class RunRecorder:
                                validation_size=event.validation_size)
         self._schedule = make_schedule(preset, cfg.learning_rate, event.steps_per_epoch * event.epochs)
         self.run_id = self.store.start_run(
-            name=self._name or design.name, hyperparameters=_jsonable(hyperparameters), design=design.to_dict(),
-            seed=cfg.seed, parameters=analysis.total_params, macs_per_image=analysis.macs_per_image)
+            name=self._name or (design.name if design is not None else cfg.preset),
+            hyperparameters=_jsonable(hyperparameters), design=design.to_dict() if design is not None else None,
+            seed=cfg.seed, parameters=analysis.total_params if analysis else None,
+            macs_per_image=analysis.macs_per_image if analysis else None)
         self.status = RUNNING
         self._last_heartbeat = time.monotonic()
         if self._tensorboard:
