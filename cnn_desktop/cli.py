@@ -193,9 +193,10 @@ def _format_seconds(seconds: float) -> str:
 
 def cmd_train(args) -> int:
     """Train, recording the run in the run history unless --no-record."""
+    design = _load_design_arg(args)  # a design that cannot work is refused before anything starts
     recorder = None if args.no_record else _open_recorder()
     try:
-        return _train(args, recorder)
+        return _train(args, recorder, design)
     finally:
         if recorder is not None:
             recorder.close()
@@ -204,11 +205,7 @@ def cmd_train(args) -> int:
 def _open_recorder():
     from cnn_desktop.core.run_recorder import RunRecorder
 
-    recorder = RunRecorder(warn=lambda text: print(f"cnn-desktop: warning: {text}", file=sys.stderr, flush=True))
-    if recorder.recording:
-        print(f"Recording this run in {recorder.database_path} "
-              f"(curves: tensorboard --logdir {recorder.database_path.parent})", file=sys.stderr, flush=True)
-    return recorder
+    return RunRecorder(warn=lambda text: print(f"cnn-desktop: warning: {text}", file=sys.stderr, flush=True))
 
 
 def _load_design_arg(args):
@@ -224,7 +221,7 @@ def _load_design_arg(args):
     return design
 
 
-def _train(args, recorder) -> int:
+def _train(args, recorder, design) -> int:
     from cnn_desktop.core.design import model_name
     from cnn_desktop.core.evaluation import evaluate
     from cnn_desktop.core.model_io import make_card, save_model
@@ -232,7 +229,6 @@ def _train(args, recorder) -> int:
 
     from cnn_desktop.core.model_io import ModelFileError, check_save_location
 
-    design = _load_design_arg(args)
     out = args.out or (config.user_models_dir() / f"{args.preset if design is None else model_name(design)}.keras")
     if out.suffix != ".keras":
         raise CliError(f"--out must end in .keras: {out}")
@@ -254,6 +250,9 @@ def _train(args, recorder) -> int:
     except TrainingConfigError as exc:
         raise CliError(str(exc)) from None
     data = session._data
+    if recorder is not None and recorder.recording:
+        print(f"Recording this run in {recorder.database_path} "
+              f"(curves: tensorboard --logdir {recorder.database_path.parent})", file=sys.stderr, flush=True)
     try:
         result = session.run()
     except KeyboardInterrupt:
