@@ -5,11 +5,18 @@ scaled so that the longer side fills the 28-pixel frame, and centred. Every
 input (a canvas drawing, a photo, a scan) is brought into that same domain:
 
 1. decode (any Pillow format, EXIF orientation, first frame of an animation,
-   16-bit, palette, CMYK, transparency) into grey levels plus an alpha mask;
-2. decide polarity: with transparency, the opaque part is the item; otherwise
-   the border's median is the background, and a light background is inverted;
-3. subtract the background and its noise, normalise the item's brightness;
-4. crop to the item, pad to a square around its centre, resize to 28x28.
+   16-bit, palette, CMYK, transparency) into colour, grey levels and an alpha mask;
+2. find the item:
+   - with transparency, the opaque part is the item;
+   - a drawing (the canvas) is strokes on a plain background: the border's median
+     is the background, and a light background is inverted (``prepare_pixels``);
+   - a photo (a file, a pasted or dropped picture) may have any background: the item
+     is cut out by GrabCut (``segmentation.find_item``) and shaded by its own
+     brightness, so that a white item on a light table keeps its body;
+3. crop to the item, pad to a square around its centre, resize to 28x28.
+
+The result also says where the item was found in the picture (its outlines and box,
+in the picture's own pixel coordinates) so that a window can draw them over it.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnn_desktop import config
+from cnn_desktop.core import segmentation
 from cnn_desktop.core.safe_files import UnsafeFileError, check_regular_file
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,9 @@ MIN_CONTRAST = 0.08
 CROP_THRESHOLD = 0.01
 # Rows / columns with fewer item pixels than this share of the item are stray specks, not the item.
 SPECK_SHARE = 0.0005
+# Inside an item cut out of a photo, its faintest part is shown at this share of its brightest, so the
+# item's body survives whatever its colour against the background (0.0-0.4 scored alike on photo composites of held-out training images; 0.6+ lost 5-10 points on patterned backgrounds).
+ITEM_FLOOR = 0.2
 SUPPORTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
 
 
@@ -50,13 +61,39 @@ class EmptyImageError(ImageError):
 
 @dataclass(frozen=True)
 class PreparedImage:
+    """The network's input and where the item was found in the picture it came from."""
+
     image: np.ndarray  # (28, 28) float32 in [0, 1], light item on black
-    inverted: bool  # whether the source was a dark item on a light background
-    bbox: tuple[int, int, int, int]  # (left, top, right, bottom) of the item in the working image
+    inverted: bool  # whether the item was darker than its background (its brightness was flipped)
+    bbox: tuple[int, int, int, int]  # (left, top, right, bottom) of the item, in picture coordinates
+    # How the item was found: "threshold" (plain background: drawings), "alpha" (transparency),
+    # "segmentation" (GrabCut on a photo).
+    method: str = "threshold"
+    # (width, height) of the picture that ``bbox`` and ``outlines`` refer to: a file's full size as a
+    # viewer shows it (after EXIF orientation), or the given array's size.
+    picture_size: tuple[int, int] | None = None
+    # The found item's outer outlines: (N, 2) float32 arrays of (x, y) in picture coordinates.
+    outlines: tuple[np.ndarray, ...] = ()
 
     @property
     def as_uint8(self) -> np.ndarray:
         return np.round(self.image * 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A decoded picture, reduced to at most WORKING_SIZE pixels on its longer side."""
+
+    rgb: np.ndarray  # (H, W, 3) uint8
+    gray: np.ndarray  # (H, W) float32 in [0, 1]
+    alpha: np.ndarray | None  # (H, W) float32 in [0, 1], or None when fully opaque
+    size: tuple[int, int]  # (width, height) of the full picture, as shown (after EXIF orientation)
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Factors from working pixels to the full picture's pixels (x, y)."""
+        height, width = self.gray.shape
+        return self.size[0] / width, self.size[1] / height
 
 
 def _describe(path: Path) -> str:
@@ -86,6 +123,7 @@ def open_image(path: Path | str) -> Image.Image:
                 raise ImageError(
                     f"{name} is too large ({width:,} x {height:,} pixels); the limit is "
                     f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels")
+            image.info["original_size"] = (width, height)  # before draft() reduces it
             if image.format == "JPEG":
                 # Let the JPEG decoder scale down while decoding: far less memory and time.
                 image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))
@@ -103,26 +141,34 @@ def open_image(path: Path | str) -> Image.Image:
     return image
 
 
-def image_to_arrays(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """Grey levels (H, W) in [0, 1] and alpha (H, W) in [0, 1] or None when fully opaque."""
+def decode_picture(image: Image.Image) -> Picture:
+    """Colour, grey and alpha of a Pillow image, upright (EXIF) and reduced to the working size."""
+    size = image.info.get("original_size", image.size)
+    before = image.size
     try:
         image = ImageOps.exif_transpose(image) or image
     except Exception:  # a damaged EXIF block is no reason to refuse the picture
         log.debug("ignoring unreadable EXIF orientation", exc_info=True)
+    if image.size != before and image.size == before[::-1]:
+        size = size[::-1]  # rotated by a quarter turn
     if max(image.size) > WORKING_SIZE:
         image = image.copy()
         image.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
 
     mode = image.mode
     alpha = None
+    gray = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if values.max(initial=0) > 255 or mode.startswith("I;16") else 255.0
-        return np.clip(values / top, 0, 1).astype(np.float32), None
-    if mode == "F":
+        gray = np.clip(values / top, 0, 1).astype(np.float32)
+    elif mode == "F":
         values = np.asarray(image, dtype=np.float64)
         low, high = np.nanmin(values), np.nanmax(values)
-        return (np.zeros_like(values) if high <= low else (values - low) / (high - low)).astype(np.float32), None
+        gray = (np.zeros_like(values) if high <= low else (values - low) / (high - low)).astype(np.float32)
+    if gray is not None:
+        rgb = np.repeat(np.round(gray * 255).astype(np.uint8)[..., np.newaxis], 3, axis=-1)
+        return Picture(rgb, gray, None, tuple(size))
     if mode in ("P", "PA"):
         image = image.convert("RGBA" if ("transparency" in image.info or mode == "PA") else "RGB")
     elif mode in ("RGBa", "La"):
@@ -133,8 +179,24 @@ def image_to_arrays(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
         if alpha.min() >= 0.99:
             alpha = None
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
     gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    return gray, alpha
+    return Picture(rgb, gray, alpha, tuple(size))
+
+
+def image_to_arrays(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Grey levels (H, W) in [0, 1] and alpha (H, W) in [0, 1] or None when fully opaque."""
+    picture = decode_picture(image)
+    return picture.gray, picture.alpha
+
+
+def pixels_to_picture(pixels: np.ndarray) -> Picture:
+    """A bitmap (H, W[, 3|4]) uint8, e.g. a pasted picture, as a Picture (no reduction)."""
+    gray, alpha = rgba_to_arrays(pixels)
+    pixels = np.asarray(pixels)
+    rgb = np.repeat(pixels[..., np.newaxis], 3, axis=-1) if pixels.ndim == 2 else pixels[..., :3]
+    height, width = gray.shape
+    return Picture(np.ascontiguousarray(rgb, dtype=np.uint8), gray, alpha, (width, height))
 
 
 def rgba_to_arrays(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -205,26 +267,94 @@ def fit_to_frame(signal: np.ndarray, size: int = config.IMAGE_SIZE) -> tuple[np.
     return result, (int(left), int(top), int(right), int(bottom))
 
 
-def prepare_arrays(gray: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
-    """Grey (+ alpha) of any size -> the 28x28 model input."""
-    gray = np.asarray(gray, dtype=np.float32)
-    if gray.ndim != 2 or gray.size == 0:
-        raise ImageError(f"expected a 2-D grey image, got shape {gray.shape}")
-    signal, inverted = foreground(gray, alpha)
+NOTHING_TO_CLASSIFY = "There is nothing to classify: the image is blank or a single colour"
+
+
+def _framed(signal: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The item's signal (zero background) -> the 28x28 input and the item's box in signal pixels."""
     if float(signal.max()) < MIN_CONTRAST:
-        raise EmptyImageError("There is nothing to classify: the image is blank or a single colour")
+        raise EmptyImageError(NOTHING_TO_CLASSIFY)
     frame, bbox = fit_to_frame(signal)
     # Bring the item's brightest parts to full white, as in the dataset (robust to a few hot pixels).
     peak = float(np.percentile(frame[frame > 0], 99)) if np.any(frame > 0) else 0.0
     if peak <= 0:
-        raise EmptyImageError("There is nothing to classify: the image is blank or a single colour")
-    image = np.clip(frame / peak, 0, 1).astype(np.float32)
-    return PreparedImage(image, inverted, bbox)
+        raise EmptyImageError(NOTHING_TO_CLASSIFY)
+    return np.clip(frame / peak, 0, 1).astype(np.float32), bbox
+
+
+def prepare_arrays(gray: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
+    """Grey (+ alpha) of any size, an item on a plain background -> the 28x28 model input."""
+    gray = np.asarray(gray, dtype=np.float32)
+    if gray.ndim != 2 or gray.size == 0:
+        raise ImageError(f"expected a 2-D grey image, got shape {gray.shape}")
+    signal, inverted = foreground(gray, alpha)
+    image, bbox = _framed(signal)
+    height, width = gray.shape
+    return PreparedImage(image, inverted, bbox, picture_size=(width, height))
+
+
+def item_signal(gray: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The item's brightness inside its mask over a zero background, and whether it was flipped.
+
+    An item darker than what is around it is flipped (dark cloth on a light wall comes out
+    light, as in the dataset); a lighter one is kept. Inside the mask the item's own shading
+    is stretched to [ITEM_FLOOR, 1]: its shape never fades into the background, however close
+    its colour, and its seams and folds still show.
+    """
+    inside = mask >= 0.5
+    outside = ~inside
+    item_level = float(np.median(gray[inside]))
+    background = float(np.median(gray[outside])) if outside.any() else 1.0 - item_level
+    inverted = item_level < background
+    intensity = (1.0 - gray) if inverted else gray
+    low, high = np.percentile(intensity[inside], (1, 99))
+    shade = np.clip((intensity - low) / max(float(high - low), MIN_CONTRAST), 0, 1)
+    return (mask * (ITEM_FLOOR + (1 - ITEM_FLOOR) * shade)).astype(np.float32), bool(inverted)
+
+
+def _in_picture(bbox: tuple[int, int, int, int], scale: tuple[float, float]) -> tuple[int, int, int, int]:
+    left, top, right, bottom = bbox
+    return (int(np.floor(left * scale[0])), int(np.floor(top * scale[1])),
+            int(np.ceil(right * scale[0])), int(np.ceil(bottom * scale[1])))
+
+
+def has_contrast(picture: Picture) -> bool:
+    """Whether anything in the picture differs from its border's colour by at least MIN_CONTRAST.
+
+    Judged on a reduced copy, whose averaging keeps JPEG noise and sensor grain from counting.
+    """
+    small = segmentation.reduced(picture.rgb).astype(np.float32) / 255.0
+    border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
+    difference = np.abs(small - np.median(border, axis=0)).max(axis=-1)
+    return float(difference.max()) >= MIN_CONTRAST
+
+
+def prepare_picture(picture: Picture) -> PreparedImage:
+    """A photo (any background) -> the 28x28 model input, with the item's outline in the picture."""
+    gray, alpha, scale = picture.gray, picture.alpha, picture.scale
+    if alpha is not None and float(alpha.max() - alpha.min()) >= MIN_CONTRAST:
+        signal, inverted = foreground(gray, alpha)  # a cut-out: the opaque part is the item
+        image, bbox = _framed(signal)
+        return PreparedImage(image, inverted, _in_picture(bbox, scale), "alpha", picture.size,
+                             segmentation.outlines(alpha, *scale))
+    if not has_contrast(picture):
+        raise EmptyImageError(NOTHING_TO_CLASSIFY)
+    mask = segmentation.find_item(picture.rgb)
+    if mask is None:  # no item GrabCut could separate: the plain-background rule, as for drawings
+        signal, inverted = foreground(gray)
+        image, bbox = _framed(signal)
+        outline_mask = signal > CROP_THRESHOLD * float(signal.max())
+        return PreparedImage(image, inverted, _in_picture(bbox, scale), "threshold", picture.size,
+                             segmentation.outlines(outline_mask, *scale))
+    signal, inverted = item_signal(gray, mask)
+    image, bbox = _framed(signal)
+    return PreparedImage(image, inverted, _in_picture(bbox, scale), "segmentation", picture.size,
+                         segmentation.outlines(mask, *scale))
 
 
 def prepare_image(image: Image.Image) -> PreparedImage:
-    gray, alpha = image_to_arrays(image)
-    return prepare_arrays(gray, alpha)
+    """A photo as a Pillow image -> the 28x28 model input (see prepare_picture)."""
+    return prepare_picture(decode_picture(image))
 
 
 def prepare_file(path: Path | str) -> PreparedImage:
@@ -240,6 +370,12 @@ def prepare_file(path: Path | str) -> PreparedImage:
         image.close()
 
 
-def prepare_pixels(pixels: np.ndarray) -> PreparedImage:
-    """A canvas or clipboard bitmap (H, W[, 3|4]) uint8 -> 28x28 model input."""
+def prepare_pixels(pixels: np.ndarray, *, photo: bool = False) -> PreparedImage:
+    """A canvas or clipboard bitmap (H, W[, 3|4]) uint8 -> 28x28 model input.
+
+    ``photo=False`` (a drawing on the canvas): the plain-background rule, fast and exact for
+    strokes. ``photo=True`` (a pasted or dropped picture): found by segmentation, as for files.
+    """
+    if photo:
+        return prepare_picture(pixels_to_picture(pixels))
     return prepare_arrays(*rgba_to_arrays(pixels))

@@ -1,0 +1,177 @@
+"""Finding the item in a photo: which pixels belong to it, whatever the background.
+
+A global threshold against the border's median fails on real photos: walls, bed
+sheets, wood grain and shadows are not one colour, items touch or leave the
+frame, and a white sneaker on a light grey table is barely darker or lighter
+than what is around it. OpenCV's GrabCut separates the picture into two colour
+models (Gaussian mixtures) and a smooth boundary between them by a graph cut.
+It is seeded here without any user input: a band along the picture's border is
+*probably* background, everything else *probably* item. Both are only
+"probable", so an item that touches or crosses the border is not cut off there.
+
+GrabCut's cost grows with the number of pixels, so it runs on a copy reduced to
+``SEGMENT_SIZE`` pixels on the longer side (the network's input is 28x28: a mask
+at that resolution is still several times finer), and the mask is scaled back up.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Longest side of the reduced copy GrabCut works on (time grows with its square).
+SEGMENT_SIZE = 160
+# Width of the border band seeded as probable background, as a share of the shorter side.
+BORDER_SHARE = 0.06
+# GrabCut rounds of re-estimating the colour models and cutting again; more changed little in trials.
+GRABCUT_ITERATIONS = 4
+# A found item covering less than this share of the picture is a speck, not an item.
+MIN_ITEM_SHARE = 0.002
+# ... and one covering more than this share means the cut found no background at all.
+MAX_ITEM_SHARE = 0.97
+# When the first cut marks more than this share of the border band as item, the border's median colour
+# was a poor model of the background. Items that merely touch the border stayed below 0.23 in trials.
+MAX_BAND_SHARE = 0.25
+# Rounds of fitting the background's colour to the border band, each without the last round's outliers.
+BACKGROUND_FIT_ROUNDS = 3
+# Separate parts (a pair of shoes, a strap) are kept when at least this share of the largest part.
+MIN_PART_SHARE = 0.15
+# Holes inside the item smaller than this share of its area are GrabCut's speckle, not a bag's handle.
+MAX_HOLE_SHARE = 0.02
+
+
+def reduced(rgb: np.ndarray) -> np.ndarray:
+    """A copy at most SEGMENT_SIZE pixels on its longer side (area-averaged), or ``rgb`` itself."""
+    height, width = rgb.shape[:2]
+    scale = SEGMENT_SIZE / max(height, width)
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _band(height: int, width: int) -> np.ndarray:
+    """True on the band along the picture's border."""
+    width_px = max(1, round(BORDER_SHARE * min(height, width)))
+    band = np.ones((height, width), bool)
+    band[width_px:-width_px, width_px:-width_px] = False
+    return band
+
+
+def _band_seed(shape: tuple[int, int]) -> np.ndarray:
+    """Border band probably background, the rest probably item; the outermost ring surely background."""
+    seed = np.where(_band(*shape), cv2.GC_PR_BGD, cv2.GC_PR_FGD).astype(np.uint8)
+    seed[:1] = seed[-1:] = cv2.GC_BGD
+    seed[:, :1] = seed[:, -1:] = cv2.GC_BGD
+    return seed
+
+
+def _background_model(lab: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """The background's colour at every pixel, extrapolated from the border band.
+
+    A quadratic in x and y per channel, fitted to the band's colours and refitted without
+    the band's outliers (an item that crosses the border): it follows a gradient of light
+    or a vignette, which a single border colour cannot.
+    """
+    height, width = band.shape
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    x, y = x / width - 0.5, y / height - 0.5
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+    samples, colours = terms[band], lab[band]
+    # Start from the colours near the band's median: an item crossing the border is a minority there.
+    residual = np.linalg.norm(colours - np.median(colours, axis=0), axis=-1)
+    for _ in range(BACKGROUND_FIT_ROUNDS):
+        inliers = residual <= max(3.0 * float(np.median(residual)), 1.0)
+        coefficients, *_ = np.linalg.lstsq(samples[inliers], colours[inliers], rcond=None)
+        residual = np.linalg.norm(samples @ coefficients - colours, axis=-1)
+    return terms @ coefficients
+
+
+def _contrast_seed(small: np.ndarray) -> np.ndarray:
+    """Probably item where a pixel's colour is far from the modelled background (Otsu's split), else background.
+
+    Unlike the band seed this lets an item that crosses the border keep its part in the band.
+    """
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    distance = np.linalg.norm(lab - _background_model(lab, _band(*lab.shape[:2])), axis=-1)
+    scaled = np.clip(distance * (255.0 / max(float(distance.max()), 1e-6)), 0, 255).astype(np.uint8)
+    level, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    unlike = scaled > level
+    seed = np.where(unlike, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    ring = np.zeros_like(unlike)
+    ring[:1] = ring[-1:] = True
+    ring[:, :1] = ring[:, -1:] = True
+    seed[ring & ~unlike] = cv2.GC_BGD
+    return seed
+
+
+def _grabcut(small: np.ndarray, seed: np.ndarray) -> np.ndarray | None:
+    background_model = np.zeros((1, 65), np.float64)
+    item_model = np.zeros((1, 65), np.float64)
+    mask = seed.copy()
+    cv2.setRNGSeed(0)  # GrabCut starts its colour models with k-means: the same picture, the same cut
+    try:
+        cv2.grabCut(small, mask, None, background_model, item_model, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # e.g. a colour model cannot be estimated (too few distinct pixels)
+        return None
+    return _clean((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD))
+
+
+def _clean(mask: np.ndarray) -> np.ndarray:
+    """Keep the item's main parts and close GrabCut's small holes; drop specks."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(mask, dtype=bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.flatnonzero(areas >= MIN_PART_SHARE * areas.max()) + 1
+    item = np.isin(labels, keep)
+    # Holes: background components that do not touch the border.
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((~item).astype(np.uint8), connectivity=4)
+    height, width = item.shape
+    limit = MAX_HOLE_SHARE * item.sum()
+    for index in range(1, count):
+        left, top, w, h, area = stats[index]
+        touches_border = left == 0 or top == 0 or left + w == width or top + h == height
+        if not touches_border and area <= limit:
+            item[labels == index] = True
+    return item
+
+
+def find_item(rgb: np.ndarray) -> np.ndarray | None:
+    """The item's mask (float32 in [0, 1], same height and width as ``rgb``), or None when none is found.
+
+    ``rgb`` is an (H, W, 3) uint8 picture. None means the cut found no item that is
+    neither a speck nor the whole picture; the caller then falls back to simpler cues.
+    """
+    rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    if min(height, width) < 8:
+        return None
+    small = reduced(rgb)
+    band = _band(*small.shape[:2])
+    seed = _contrast_seed(small)
+    # Most of the border unlike its own median colour (a gradient, a pattern): that median is no
+    # model of the background, so seed from the border band instead, which holds all its colours.
+    item = None if (seed[band] == cv2.GC_PR_FGD).mean() > MAX_BAND_SHARE else _grabcut(small, seed)
+    if item is None or item[band].mean() > MAX_BAND_SHARE:
+        fallback = _grabcut(small, _band_seed(small.shape[:2]))
+        if fallback is not None and fallback.mean() >= MIN_ITEM_SHARE:
+            item = fallback
+    if item is None:
+        return None
+    share = float(item.mean())
+    if not MIN_ITEM_SHARE <= share <= MAX_ITEM_SHARE:
+        return None
+    soft = item.astype(np.float32)
+    if soft.shape != (height, width):
+        soft = cv2.resize(soft, (width, height), interpolation=cv2.INTER_LINEAR)
+    return soft
+
+
+def outlines(mask: np.ndarray, scale_x: float = 1.0, scale_y: float = 1.0) -> tuple[np.ndarray, ...]:
+    """The item's outer outlines as (N, 2) float32 arrays of (x, y), scaled by the given factors."""
+    binary = (np.asarray(mask) >= 0.5).astype(np.uint8)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    scale = np.array([scale_x, scale_y], np.float32)
+    # +0.5: a contour runs through pixel centres; scaled, it should run through the same spots.
+    return tuple(((c.reshape(-1, 2).astype(np.float32) + 0.5) * scale) for c in contours if len(c) >= 3)
