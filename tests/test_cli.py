@@ -115,3 +115,94 @@ def test_diverging_training_saves_nothing(tmp_path):
     errors = assert_one_line_error(result)
     assert "diverged" in errors[0]
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------- hostile paths and careless use (issue 13)
+
+
+def run_cli_with_tensorflow_logging(*args, timeout=300, env=None):
+    """As run_cli, but without the TF_CPP_MIN_LOG_LEVEL the other tests set: what a user sees."""
+    clean = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-m", "cnn_desktop", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**clean, **(env or {})}, stdin=subprocess.DEVNULL, cwd=ROOT)
+
+
+def test_endless_or_blocking_model_paths_are_one_line_errors_at_once(tmp_path):
+    image = ROOT / "resources" / "samples" / "sneaker.png"
+    zero = tmp_path / "z.keras"
+    zero.symlink_to("/dev/zero")
+    fifo = tmp_path / "f.keras"
+    os.mkfifo(fifo)
+    # The timeout is the bound: before, /dev/zero grew until the kernel killed it and the FIFO hung forever.
+    for model, reason in ((zero, "not a regular file but a character device"),
+                          (fifo, "not a regular file but a named pipe (FIFO)")):
+        result = run_cli_with_tensorflow_logging("classify", image, "--model", model, timeout=60)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [f"cnn-desktop: error: Model file {model} is {reason}"]
+
+
+def test_tensorflow_start_up_lines_do_not_precede_the_error(tmp_path, quick_model_path):
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("hello")
+    result = run_cli_with_tensorflow_logging("classify", not_an_image, "--model", quick_model_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"cnn-desktop: {not_an_image}: “notes.png” is not an image that can be read (damaged, or not an image format)"]
+
+
+def test_image_paths_that_are_devices_or_loops_say_so(tmp_path, quick_model_path):
+    zero = tmp_path / "zero.png"
+    zero.symlink_to("/dev/zero")
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    result = run_cli("classify", zero, loop, "--model", quick_model_path, timeout=120)
+    assert result.returncode == 1
+    assert "“zero.png” is not a regular file but a character device" in result.stderr
+    assert "“loop.png” is a symbolic link loop" in result.stderr
+    assert "empty (0 bytes)" not in result.stderr and "does not exist" not in result.stderr
+
+
+def test_classify_into_a_closed_pipe_ends_quietly(quick_model_path):
+    samples = sorted((ROOT / "resources" / "samples").glob("*.png")) * 40
+    process = subprocess.Popen([sys.executable, "-m", "cnn_desktop", "classify", *map(str, samples), "--model",
+                                str(quick_model_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    first = process.stdout.readline()  # like `| head -1`: one line read, then the pipe is closed
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    returncode = process.wait(timeout=300)
+    assert first.strip()
+    assert returncode == 141, stderr
+    assert stderr == ""
+
+
+def test_negative_seed_is_a_usage_error():
+    result = run_cli("train", "--seed", "-1")
+    assert result.returncode == 2
+    assert "--seed: must be between 0 and 4294967295, got -1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unusable_out_is_refused_before_training(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    folder = tmp_path / "folder.keras"
+    folder.mkdir()
+    for out, reason in ((a_file / "m.keras", f"{a_file} is not a folder"),
+                        (folder, "is a directory"),
+                        (tmp_path / "m.h5", "must end in .keras")):
+        result = run_cli("train", "--epochs", "1", "--limit", "500", "--out", out, timeout=120)
+        errors = assert_one_line_error(result)
+        assert reason in errors[0]
+        assert "Training preset" not in result.stderr  # refused before any training
+
+
+def test_unwritable_home_is_refused_before_training(tmp_path):
+    # /proc/1 cannot hold new folders, even for root.
+    env = {key: value for key, value in os.environ.items() if key != "XDG_DATA_HOME"}
+    result = subprocess.run([sys.executable, "-m", "cnn_desktop", "train", "--epochs", "1", "--limit", "500"],
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=ROOT,
+                            env={**env, "HOME": "/proc/1", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    errors = [line for line in assert_one_line_error(result) if line.startswith("cnn-desktop: error:")]
+    assert len(errors) == 1 and "cannot create the folder /proc/1/.local/share/cnn-desktop/models" in errors[0]
+    assert "Training preset" not in result.stderr
