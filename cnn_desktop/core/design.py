@@ -438,30 +438,26 @@ def analyze(design: Design) -> DesignAnalysis:
             problems.append(f"{what} needs an image (height × width × channels), but the data is already flat "
                             f"before layer {position}: move it before the Flatten or GlobalAveragePooling2D")
             break
-        if kind == "Conv2D":
+        if kind in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):  # a window sliding over the image
             height, width, channels = shape
-            k, s = layer["kernel_size"], layer["strides"]
-            out_h = _spatial_size(height, k, s, layer["padding"])
-            out_w = _spatial_size(width, k, s, layer["padding"])
+            conv = kind == "Conv2D"
+            window = layer["kernel_size"] if conv else layer["pool_size"]
+            out_h = _spatial_size(height, window, layer["strides"], layer["padding"])
+            out_w = _spatial_size(width, window, layer["strides"], layer["padding"])
             if out_h < 1 or out_w < 1:
-                problems.append(f"after layer {position} the image would be 0×0 pixels: a {k}×{k} kernel without "
-                                f"padding does not fit in the {height}×{width} image it gets (use padding \"same\", "
-                                f"a smaller kernel, or less pooling before it)")
+                advice = ("use padding \"same\", a smaller kernel, or less pooling before it" if conv
+                          else "remove a pooling layer, use a smaller pool, or padding \"same\"")
+                problems.append(f"after layer {position} the image would be 0×0 pixels: a {window}×{window} "
+                                f"{'kernel' if conv else 'pool'} without padding does not fit in the "
+                                f"{height}×{width} image it gets ({advice})")
                 break
-            shape = (out_h, out_w, layer["filters"])
-            params = k * k * channels * layer["filters"] + (layer["filters"] if layer["use_bias"] else 0)
-            macs = out_h * out_w * k * k * channels * layer["filters"]
-        elif kind in ("MaxPooling2D", "AveragePooling2D"):
-            height, width, channels = shape
-            p, s = layer["pool_size"], layer["strides"]
-            out_h = _spatial_size(height, p, s, layer["padding"])
-            out_w = _spatial_size(width, p, s, layer["padding"])
-            if out_h < 1 or out_w < 1:
-                problems.append(f"after layer {position} the image would be 0×0 pixels: a {p}×{p} pool does not "
-                                f"fit in the {height}×{width} image it gets (remove a pooling layer, use a smaller "
-                                f"pool, or padding \"same\")")
-                break
-            shape = (out_h, out_w, channels)
+            if conv:
+                filters = layer["filters"]
+                shape = (out_h, out_w, filters)
+                params = window * window * channels * filters + (filters if layer["use_bias"] else 0)
+                macs = out_h * out_w * window * window * channels * filters
+            else:
+                shape = (out_h, out_w, channels)
         elif kind == "GlobalAveragePooling2D":
             shape = (shape[-1],)
         elif kind == "Flatten":
