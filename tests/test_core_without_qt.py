@@ -20,7 +20,8 @@ def test_core_imports_and_classifies_with_qt_blocked(quick_model_path):
 
         sys.meta_path.insert(0, BlockQt())
         import cnn_desktop.cli
-        from cnn_desktop.core import dataset, evaluation, inference, model, model_io, preprocessing, training
+        from cnn_desktop.core import (dataset, design, evaluation, inference, model, model_io, preprocessing,
+                                       run_recorder, run_store, training)
         import numpy as np
         loaded, card = model_io.load_model({str(quick_model_path)!r})
         prediction = inference.Classifier(loaded).classify(np.zeros((28, 28), np.float32))
