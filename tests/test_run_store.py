@@ -382,3 +382,37 @@ def test_measured_throughput_comes_from_this_machines_runs(tmp_path):
             store.finish_run(run_id, FINISHED, images_per_second=rate)
         throughput = store.measured_throughput()
     assert throughput.images_per_second == 1000.0 and throughput.macs_per_image == 2_000_000  # the median
+
+
+def test_diff_and_legend_name_what_differs(tmp_path):
+    from cnn_desktop.core.design import design_from_preset
+    from cnn_desktop.core.run_store import diff_runs, differing_settings, legend_labels
+
+    seed_design = design_from_preset("seed").to_dict()
+    fast_design = design_from_preset("fast").to_dict()
+    recipe = {"preset": "seed", "epochs": 10, "batch_size": 32, "learning_rate": 0.001, "schedule": "constant"}
+    with RunStore(tmp_path) as store:
+        first = store.start_run(name="seed", hyperparameters=recipe, design=seed_design, seed=0)
+        second = store.start_run(name="wider", hyperparameters={**recipe, "learning_rate": 0.003},
+                                 design=fast_design, seed=0)
+        third = store.start_run(name="seed again", hyperparameters=recipe, design=seed_design, seed=1)
+        runs = [store.get_run(first), store.get_run(second), store.get_run(third)]
+    assert diff_runs(runs[0], runs[2]) == [("seed", 0, 1)]
+    differences = dict((name, (a, b)) for name, a, b in diff_runs(runs[0], runs[1]))
+    assert differences["learning_rate"] == (0.001, 0.003)
+    assert differences["design"] == ("seed", "fast")
+    assert "units=64" in differences["layer 7"][0] and "units=128" in differences["layer 7"][1]
+    assert set(differences) == {"learning_rate", "design", "layer 7"}  # parameters are not stored for these runs
+    assert differing_settings(runs) == ["learning_rate", "seed", "design", "layer 7"]
+    labels = legend_labels(runs)
+    assert labels[second] == "#2 wider (learning_rate 0.003, seed 0, design fast, +1 more)"
+    assert legend_labels(runs[:1]) == {first: "#1 seed"}
+
+
+def test_cli_runs_on_a_damaged_database_is_one_clear_line(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / DATABASE_NAME).write_bytes(b"garbage" * 100)
+    result = cli(tmp_path, "runs", "list")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "damaged" in result.stderr and len(result.stderr.strip().splitlines()) == 1

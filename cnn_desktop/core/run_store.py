@@ -552,3 +552,58 @@ def epochs_csv(runs) -> str:
         for epoch in run.epochs:
             writer.writerow([run.id, _csv_cell(run.name), *(_csv_cell(getattr(epoch, name)) for name in EPOCH_FIELDS)])
     return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparing runs (the Runs view's diff and chart legend, `runs diff` could use the same)
+# Hyper-parameters that describe how a run was made (sizes of the data it saw are derived from them).
+COMPARED_SETTINGS = ("preset", "epochs", "batch_size", "learning_rate", "schedule", "augment", "validation",
+                     "validation_split", "limit", "early_stopping_patience", "continue_training")
+
+
+def _layer_text(layer: dict) -> str:
+    options = ", ".join(f"{key}={value}" for key, value in layer.items() if key not in ("type", "name"))
+    return f"{layer.get('type')}({options})"
+
+
+def run_settings(run: Run) -> dict[str, object]:
+    """A run's settings as flat, comparable name -> value pairs: recipe, seed, then the design layer by layer."""
+    hyper = run.hyperparameters or {}
+    settings: dict[str, object] = {name: hyper.get(name) for name in COMPARED_SETTINGS if name in hyper}
+    settings["seed"] = run.seed
+    design = run.design or {}
+    settings["design"] = design.get("name")
+    layers = design.get("layers") or []
+    for position, layer in enumerate(layers, start=1):
+        settings[f"layer {position}"] = _layer_text(layer) if isinstance(layer, dict) else str(layer)
+    settings["parameters"] = run.parameters
+    return settings
+
+
+def diff_runs(first: Run, second: Run) -> list[tuple[str, object, object]]:
+    """The settings that differ between two runs, in order: (name, first's value, second's value)."""
+    a, b = run_settings(first), run_settings(second)
+    names = list(a) + [name for name in b if name not in a]
+    return [(name, a.get(name), b.get(name)) for name in names if a.get(name) != b.get(name)]
+
+
+def differing_settings(runs) -> list[str]:
+    """Names of the settings that are not the same in all of ``runs``."""
+    settings = [run_settings(run) for run in runs]
+    names: list[str] = []
+    for one in settings:
+        names.extend(name for name in one if name not in names)
+    return [name for name in names if len({repr(one.get(name)) for one in settings}) > 1]
+
+
+def legend_labels(runs, *, most: int = 3) -> dict[int, str]:
+    """A short label per run for an overlay chart: its id and the values that set it apart from the others."""
+    differing = [name for name in differing_settings(runs) if name != "parameters"]
+    labels = {}
+    for run in runs:
+        settings = run_settings(run)
+        parts = [f"{name} {settings.get(name)}" for name in differing[:most]]
+        if len(differing) > most:
+            parts.append(f"+{len(differing) - most} more")
+        labels[run.id] = f"#{run.id} {run.name}" + (f" ({', '.join(parts)})" if parts else "")
+    return labels
