@@ -147,6 +147,14 @@ def test_a_damaged_database_gives_a_clear_message(tmp_path, damage):
     assert path.read_bytes() == before  # nothing overwritten: the user may still rescue it
 
 
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_database_path_that_is_not_a_file_is_refused_at_once(tmp_path, kind):
+    path = tmp_path / DATABASE_NAME
+    path.mkdir() if kind == "folder" else os.mkfifo(path)
+    with pytest.raises(RunStoreError, match="is not a file"):
+        RunStore(tmp_path)
+
+
 def test_training_goes_on_unrecorded_when_the_database_is_damaged(tmp_path, dataset):
     from cnn_desktop.core.training import EpochEnd, TrainingConfig, TrainingSession
 

@@ -237,6 +237,9 @@ class RunStore:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunStoreError(f"cannot create the runs folder {self.runs_dir}: {exc.strerror or exc}") from None
+        if self.path.exists() and not self.path.is_file():  # a folder or a FIFO (reading one would hang)
+            raise RunStoreError(f"the run history {self.path} is not a file; move it aside and a new one "
+                                f"will be started")
         try:
             self._connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                                check_same_thread=False)
