@@ -10,9 +10,9 @@
 2. deletion: the explained (predicted) class's mean probability drop when the
    20% of pixels a map ranks highest are blanked, against 20% random pixels and
    against 20% random pixels of the item itself (pixels > 0);
-3. Grad-CAM layer choice on 500 held-out TRAINING images (not the test set):
-   deletion drop for each convolution, read bare and at its block output
-   (after its batch norm and ReLU);
+3. Grad-CAM variant and layer on 500 held-out TRAINING images (not the test
+   set): deletion drop for HiResCAM and classic Grad-CAM weighting, each
+   convolution, read bare and at its block output (after batch norm and ReLU);
 4. activation maximisation: each generated pattern's mean activation against
    the largest one of all 10,000 test images, for the first filters of every
    convolution;
@@ -40,13 +40,15 @@ import numpy as np  # noqa: E402
 
 from cnn_desktop import config  # noqa: E402
 from cnn_desktop.core.dataset import load_dataset, to_model_input  # noqa: E402
-from cnn_desktop.core.explain import METHODS, Explainer  # noqa: E402
+from cnn_desktop.core.explain import CAM_VARIANTS, GRADCAM, METHODS, Explainer  # noqa: E402
 from cnn_desktop.core.explain_checks import (  # noqa: E402
     deletion_drops, explanation_maps, randomised_copy, spearman)
 from cnn_desktop.core.filter_patterns import FilterPatterns  # noqa: E402
 from cnn_desktop.core.model_io import load_model  # noqa: E402
 
 FILTERS_PER_LAYER = 8
+# Each method with its defaults, plus classic Grad-CAM weighting for comparison.
+VARIANTS = {**{method: (method, {}) for method in METHODS}, "gradcam (classic)": (GRADCAM, {"variant": "gradcam"})}
 
 
 def sample(count: int, total: int, seed: int) -> np.ndarray:
@@ -101,10 +103,10 @@ def main() -> int:
     images = to_model_input(data.test_images[indices])
     classes = explainer.probabilities(images).argmax(axis=1)
     randomisation = {}
-    for method in METHODS:
-        trained = explanation_maps(explainer, images, method, classes)
-        randomised = explanation_maps(random_explainer, images, method, classes)
-        randomisation[method] = summary([spearman(a, b) for a, b in zip(trained, randomised)])
+    for label, (method, options) in VARIANTS.items():
+        trained = explanation_maps(explainer, images, method, classes, **options)
+        randomised = explanation_maps(random_explainer, images, method, classes, **options)
+        randomisation[label] = summary([spearman(a, b) for a, b in zip(trained, randomised)])
     results["randomisation_spearman"] = randomisation
 
     # 2. deletion on test images
@@ -112,10 +114,10 @@ def main() -> int:
     images = to_model_input(data.test_images[indices])
     classes = explainer.probabilities(images).argmax(axis=1)
     deletion = {}
-    for method in METHODS:
-        maps = explanation_maps(explainer, images, method, classes)
+    for label, (method, options) in VARIANTS.items():
+        maps = explanation_maps(explainer, images, method, classes, **options)
         top, random = deletion_drops(explainer, images, maps, classes)
-        deletion[method] = {"top20_drop": float(top.mean()), "random20_drop": float(random.mean()),
+        deletion[label] = {"top20_drop": float(top.mean()), "random20_drop": float(random.mean()),
                             "share_top_beats_random": float((top > random).mean())}
     deletion["random_item_pixels"] = {"random20_drop": float(item_random_drops(explainer, images, classes).mean())}
     results["deletion"] = deletion
@@ -127,9 +129,12 @@ def main() -> int:
     layer_choice = {}
     for layer in explainer.conv_layer_names:
         for block_output in (False, True):
-            maps = explainer.gradcam_batch(images, classes, layer=layer, block_output=block_output)
-            top, _random = deletion_drops(explainer, images, maps, classes)
-            layer_choice[f"{layer} ({'block output' if block_output else 'bare convolution'})"] = float(top.mean())
+            for variant in CAM_VARIANTS:
+                maps = explainer.gradcam_batch(images, classes, layer=layer, block_output=block_output,
+                                               variant=variant)
+                top, _random = deletion_drops(explainer, images, maps, classes)
+                where = "block output" if block_output else "bare convolution"
+                layer_choice[f"{variant} {layer} ({where})"] = float(top.mean())
     results["gradcam_layer_deletion_train"] = layer_choice
 
     # 4. activation maximisation
@@ -158,13 +163,14 @@ def main() -> int:
         print(f"  {method:22s} mean {row['mean']:+.3f}  median {row['median']:+.3f}  p95 {row['p95']:+.3f}  "
               f"max {row['max']:+.3f}  constant maps {row['constant_maps']}")
     print(f"\nDeletion, mean probability drop of the explained class ({n_deletion} test images):")
-    for method in METHODS:
-        row = deletion[method]
-        print(f"  {method:22s} top 20% {row['top20_drop']:.3f}  random 20% {row['random20_drop']:.3f}  "
+    for label in VARIANTS:
+        row = deletion[label]
+        print(f"  {label:22s} top 20% {row['top20_drop']:.3f}  random 20% {row['random20_drop']:.3f}  "
               f"top beats random on {row['share_top_beats_random']:.0%}")
     print(f"  random 20% of the item's pixels: {deletion['random_item_pixels']['random20_drop']:.3f}")
-    print(f"\nGrad-CAM layer, deletion drop on {n_deletion} held-out training images: "
-          + ", ".join(f"{layer} {value:.3f}" for layer, value in layer_choice.items()))
+    print(f"\nGrad-CAM variant and layer, deletion drop on {n_deletion} held-out training images:")
+    for choice, value in layer_choice.items():
+        print(f"  {choice:40s} {value:.3f}")
     print("\nActivation maximisation (pattern vs best of 10,000 test images):")
     for layer, row in maximisation.items():
         seconds = statistics.median(r["seconds"] for r in row["filters"])

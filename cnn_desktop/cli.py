@@ -7,6 +7,7 @@ message on stderr and no traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -34,6 +35,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _class_index(text: str) -> int:
+    from cnn_desktop.core.explain import ExplainError, class_index_from_name
+
+    try:
+        return class_index_from_name(text)
+    except ExplainError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_float(text: str) -> float:
@@ -107,6 +117,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print the Keras summary of a preset's model")
     summary.add_argument("--preset", choices=PRESET_NAMES, default="seed")
+
+    from cnn_desktop.core.explain import CAM_VARIANTS as EXPLAIN_CAM_VARIANTS, METHODS as EXPLAIN_METHODS
+
+    explain = commands.add_parser(
+        "explain", help="which parts of an image made the model decide: a heat map as PNG or JSON",
+        description="Explain the model's decision on one image file (prepared as `classify` prepares it): "
+                    "a heat map over the 28x28 input, red where the evidence for the class lies. "
+                    "See docs/explanations.md.")
+    explain.add_argument("file", type=Path, metavar="FILE")
+    explain.add_argument("--method", choices=EXPLAIN_METHODS, default=EXPLAIN_METHODS[0],
+                         help="default: gradcam")
+    explain.add_argument("--class", dest="class_name", type=_class_index, metavar="NAME",
+                         help="the class to explain, by name ('Ankle boot', 'bag') or index 0-9 "
+                              "(default: the predicted class)")
+    explain.add_argument("--layer", metavar="NAME", help="gradcam only: the layer (default: the last convolution)")
+    explain.add_argument("--variant", choices=EXPLAIN_CAM_VARIANTS,
+                         help="gradcam only: hirescam (default: each map location weighed by its own gradient) "
+                              "or the classic gradcam (each map weighed by its mean gradient)")
+    explain.add_argument("--patch-size", type=_positive_int, help="occlusion only: patch side in pixels (default 6)")
+    explain.add_argument("--stride", type=_positive_int, help="occlusion only: patch step in pixels (default 2)")
+    explain.add_argument("--model", type=Path, dest="model_sub", metavar="PATH", help="default: the bundled model")
+    explain.add_argument("--out", type=Path, metavar="PNG", help="write the image with the heat map over it")
+    explain.add_argument("--json", action="store_true",
+                         help="print the map (28x28 numbers) with the predicted and explained class as JSON")
 
     runs = commands.add_parser("runs", help="the run history: every recorded training",
                                description="The run history (set CNN_DESKTOP_DATA_HOME to use another folder).")
@@ -338,6 +372,49 @@ def cmd_summary(args) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args) -> int:
+    from cnn_desktop.core.explain import GRADCAM, OCCLUSION, ExplainError, explainer_for, render_explanation_png
+    from cnn_desktop.core.model_io import atomic_write_bytes
+    from cnn_desktop.core.preprocessing import ImageError, prepare_file
+
+    if (args.layer or args.variant) and args.method != GRADCAM:
+        raise CliError("--layer and --variant apply to --method gradcam only")
+    if (args.patch_size or args.stride) and args.method != OCCLUSION:
+        raise CliError("--patch-size and --stride apply to --method occlusion only")
+    if args.out is not None and args.out.suffix.lower() != ".png":
+        raise CliError(f"--out must end in .png: {args.out}")
+    if args.out is not None and not args.out.parent.is_dir():
+        raise CliError(f"cannot write {args.out}: folder {args.out.parent} does not exist")
+    try:
+        prepared = prepare_file(args.file)
+    except ImageError as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+    model, _card = _load_model(_model_path(args))
+    options = {key: value for key, value in (("layer", args.layer), ("variant", args.variant),
+                                             ("patch_size", args.patch_size), ("stride", args.stride))
+               if value is not None}
+    try:
+        explanation = explainer_for(model).explain(prepared.image, args.method, args.class_name, **options)
+    except ExplainError as exc:
+        raise CliError(str(exc)) from None
+    if args.out is not None:
+        buffer = io.BytesIO()
+        render_explanation_png(prepared.image, explanation).save(buffer, format="PNG")
+        try:
+            atomic_write_bytes(args.out, buffer.getvalue())
+        except OSError as exc:
+            raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    if args.json:
+        print(json.dumps({"file": str(args.file), **explanation.to_dict(),
+                          **({"out": str(args.out)} if args.out is not None else {})}), flush=True)
+    else:
+        print(f"{args.file}: {explanation.method} explains {explanation.class_name} "
+              f"({explanation.probabilities[explanation.class_index]:.1%}); predicted {explanation.predicted_name} "
+              f"({explanation.probabilities[explanation.predicted_index]:.1%}). {explanation.legend()}"
+              + (f". Saved {args.out}" if args.out is not None else ""), flush=True)
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from cnn_desktop.gui.app import run_app
 
@@ -466,7 +543,7 @@ def _print_run(run) -> None:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "classify": cmd_classify, "summary": cmd_summary,
-            "runs": cmd_runs}
+            "runs": cmd_runs, "explain": cmd_explain}
 
 
 def configure_logging(verbose: bool) -> None:
