@@ -49,7 +49,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "robust": Preset(
         "robust", "The improved CNN trained on photos, silhouettes, outlines and sketches: holds on drawings.",
-        epochs=24, batch_size=128, learning_rate=2e-3, schedule="cosine", augment=True, shape_renderings=True,
+        epochs=30, batch_size=128, learning_rate=2e-3, schedule="cosine", augment=True, shape_renderings=True,
     ),
 }
 PRESET_NAMES = tuple(PRESETS)
