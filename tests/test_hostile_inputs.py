@@ -396,3 +396,37 @@ def test_a_model_that_outputs_nan_is_refused(tmp_path, quick_model_path):
     model.save(tmp_path / "nan.keras")
     with pytest.raises(ModelFileError, match="NaN or infinite"):
         load_model(tmp_path / "nan.keras")
+
+
+def test_config_asking_for_a_huge_layer_is_refused_before_allocating_it(tmp_path, quick_model_path):
+    import keras
+
+    # The config of a network with a 10^6-unit layer (795 million weights, 3 GB), made without allocating it.
+    with keras.StatelessScope(initialize_variables=False):
+        huge = keras.Sequential([keras.Input(config.INPUT_SHAPE), keras.layers.Flatten(),
+                                 keras.layers.Dense(10**6), keras.layers.Dense(config.NUM_CLASSES)])
+        huge_config = json.dumps(keras.saving.serialize_keras_object(huge)).encode()
+    parts = _keras_parts(quick_model_path)
+    path = tmp_path / "huge.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("metadata.json", parts["metadata.json"])
+        archive.writestr("config.json", huge_config)
+        archive.writestr("model.weights.h5", parts["model.weights.h5"])
+    # TensorFlow needs a few GB of address space to start; far less than the 3 GB layer on top of it.
+    script = f"""
+        import json, resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, ({6 * GIB}, {6 * GIB}))
+        from cnn_desktop.core.model_io import ModelFileError, load_model
+        try:
+            load_model({str(path)!r})
+            print("loaded")
+        except ModelFileError as exc:
+            print(exc)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    message, peak_kib = result.stdout.strip().splitlines()[-2:]
+    assert "describes a network of 795,000,010 parameters, more than the limit of 50,000,000" in message
+    assert int(peak_kib) < 1.5 * 2**20  # KiB: TensorFlow itself, no layer

@@ -55,6 +55,11 @@ MAX_CONFIG_BYTES = 4 * 2**20  # config.json / metadata.json, parsed whole by Ker
 MAX_ARCHIVE_ENTRIES = 64  # Keras writes 3 (config, metadata, weights) plus any assets
 MAX_CENTRAL_DIRECTORY_BYTES = 256 * 2**10  # what zipfile parses before anything else
 MAX_CARD_BYTES = 1 * 2**20
+# A config.json of a few kB can ask for a Dense layer of 10^7 units (46 GB of weights, allocated while
+# the model is built, before the weights file is even opened). The variables' sizes are counted first
+# without allocating them; the presets have 0.3-1.7 million parameters.
+MAX_MODEL_PARAMETERS = 50_000_000
+WEIGHTS_ENTRY = "model.weights.h5"
 # Card text fields shown in titles and status bars are kept to one short line.
 MAX_CARD_TEXT = 200
 CARD_TEXT_FIELDS = ("name", "preset", "date", "dataset", "status", "validation", "app_version")
@@ -410,8 +415,10 @@ def _check_central_directory(handle: BinaryIO, size: int, path: Path) -> None:
     handle.seek(0)
 
 
-def _check_archive(handle: BinaryIO, size: int, path: Path) -> None:
-    """The .keras zip: bounded directory, entries and declared sizes, CRCs correct, config.json present."""
+def _check_archive(handle: BinaryIO, size: int, path: Path) -> tuple[bytes, int]:
+    """The .keras zip: bounded directory, entries and declared sizes, CRCs correct, config.json present.
+
+    Returns config.json's bytes and the declared size of the weights entry."""
     _check_central_directory(handle, size, path)
     try:
         with zipfile.ZipFile(handle) as archive:
@@ -431,6 +438,8 @@ def _check_archive(handle: BinaryIO, size: int, path: Path) -> None:
             names = {entry.filename for entry in entries}
             # Every entry is decompressed once here (bounded by the sizes checked above) to verify its CRC.
             bad = archive.testzip()
+            config_json = archive.read("config.json") if bad is None and "config.json" in names else b""
+            weights_bytes = archive.getinfo(WEIGHTS_ENTRY).file_size if WEIGHTS_ENTRY in names else 0
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
@@ -439,6 +448,34 @@ def _check_archive(handle: BinaryIO, size: int, path: Path) -> None:
     if bad is not None or "config.json" not in names:
         raise ModelFileError(f"Model file {path} is damaged or not a Keras model")
     handle.seek(0)
+    return config_json, weights_bytes
+
+
+def count_parameters(config_json: bytes) -> int:
+    """The number of values a model's config asks for, counted without allocating them (Keras defers
+    creating variables inside a StatelessScope that is left without initializing them). Safe mode."""
+    import keras
+
+    config_dict = json.loads(config_json)
+    if not isinstance(config_dict, dict):
+        raise ValueError("config.json is not a JSON object")
+    config_dict["compile_config"] = None
+    with keras.StatelessScope(initialize_variables=False):
+        model = keras.saving.deserialize_keras_object(config_dict, safe_mode=True)
+        return int(sum(math.prod(variable.shape) for variable in model.weights))
+
+
+def _check_parameters(config_json: bytes, weights_bytes: int, path: Path) -> None:
+    try:
+        parameters = count_parameters(config_json)
+    except Exception as exc:  # Keras raises many kinds for a bad config (RecursionError for deep JSON too)
+        raise ModelFileError(f"Model file {path} cannot be loaded: {_first_line(exc)}") from exc
+    # Every value has at least one byte in a weights file that holds them all.
+    if parameters > MAX_MODEL_PARAMETERS or parameters > max(weights_bytes, 1):
+        raise ModelFileError(
+            f"Model file {path} describes a network of {parameters:,} parameters, "
+            + (f"more than the limit of {MAX_MODEL_PARAMETERS:,}" if parameters > MAX_MODEL_PARAMETERS
+               else f"more than its {weights_bytes:,}-byte weights file can hold"))
 
 
 def check_model_file(path: Path | str) -> Path:
@@ -479,7 +516,8 @@ def load_model(path: Path | str):
             raise ModelFileError(f"Model file {path} cannot be read: {exc.strerror or exc}") from None
         if size > MAX_MODEL_FILE_BYTES:  # it grew after the check
             raise ModelFileError(f"Model file {path} is too large ({size:,} bytes)")
-        _check_archive(handle, size, path)
+        config_json, weights_bytes = _check_archive(handle, size, path)
+        _check_parameters(config_json, weights_bytes, path)
         try:
             model = _keras_load(handle)
         except Exception as exc:  # Keras raises many kinds for a bad file (RecursionError for deep JSON too)
