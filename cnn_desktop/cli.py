@@ -23,6 +23,13 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
+def one_line(text: object) -> str:
+    """``text`` with control characters (a newline in a file name) shown escaped, so that one record stays
+    one line and a file name cannot forge a line of output."""
+    text = str(text)
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class CliError(Exception):
     """A runtime error reported as one line on stderr."""
 
@@ -353,14 +360,14 @@ def cmd_classify(args) -> int:
             prepared = prepare_file(path)
         except ImageError as exc:
             failures += 1
-            print(f"cnn-desktop: {path}: {exc}", file=sys.stderr)
+            print(f"cnn-desktop: {one_line(path)}: {one_line(exc)}", file=sys.stderr)
             continue
         prediction = classifier.classify(prepared.image)
         if args.json:
             print(json.dumps({"file": str(path), **prediction.to_dict()}), flush=True)
         else:
             top = ", ".join(f"{label} {p:.1%}" for label, p in prediction.top_k(args.top))
-            print(f"{path}: {prediction.label} ({top})", flush=True)
+            print(f"{one_line(path)}: {prediction.label} ({top})", flush=True)
     return EXIT_ERROR if failures else EXIT_OK
 
 
@@ -600,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_gui(args)
         return COMMANDS[args.command](args)
     except CliError as exc:
-        print(f"cnn-desktop: error: {exc}", file=sys.stderr)
+        print(f"cnn-desktop: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("cnn-desktop: interrupted", file=sys.stderr)

@@ -143,7 +143,8 @@ def load_from_directory(directory: Path | str) -> FashionMnist:
     """Load and validate the four idx files (plain or .gz) from one directory."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise DatasetError(f"Dataset directory {directory} does not exist. {config.DATA_HELP}")
+        problem = "is not a folder" if os.path.lexists(directory) else "does not exist"
+        raise DatasetError(f"Dataset directory {directory} {problem}. {config.DATA_HELP}")
     found: dict[str, Path] = {}
     for stem in ALL_FILE_STEMS:
         path = _find_file(directory, stem)
