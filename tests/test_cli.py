@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,14 @@ def test_unwritable_home_is_refused_before_training(tmp_path):
     errors = [line for line in assert_one_line_error(result) if line.startswith("cnn-desktop: error:")]
     assert len(errors) == 1 and "cannot create the folder /proc/1/.local/share/cnn-desktop/models" in errors[0]
     assert "Training preset" not in result.stderr
+
+
+def test_a_newline_in_a_file_name_cannot_forge_an_output_line(tmp_path, quick_model_path):
+    forged = tmp_path / "x\nSneaker 100%.png"
+    shutil.copy(ROOT / "resources" / "samples" / "bag.png", forged)
+    broken = tmp_path / "y\ncnn-desktop: all fine.png"
+    broken.write_text("not an image")
+    result = run_cli("classify", forged, broken, "--model", quick_model_path)
+    assert result.returncode == 1
+    assert len(result.stdout.splitlines()) == 1 and result.stdout.startswith(f"{tmp_path}/x\\nSneaker 100%.png: ")
+    assert len(result.stderr.splitlines()) == 1 and "y\\ncnn-desktop: all fine.png" in result.stderr

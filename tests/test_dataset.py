@@ -118,3 +118,12 @@ def test_no_local_data_and_no_download_gives_clear_error(monkeypatch, tmp_path):
 def test_missing_explicit_directory_is_an_error_not_a_fallback(tmp_path):
     with pytest.raises(ds.DatasetError, match="does not exist"):
         ds.load_dataset(tmp_path / "nowhere")
+
+
+def test_data_dir_that_is_a_file_or_device_is_not_a_folder(tmp_path):
+    with pytest.raises(ds.DatasetError, match="/dev/zero is not a folder"):
+        ds.load_from_directory("/dev/zero")
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(ds.DatasetError, match="file is not a folder"):
+        ds.load_from_directory(a_file)

@@ -430,3 +430,48 @@ def test_config_asking_for_a_huge_layer_is_refused_before_allocating_it(tmp_path
     message, peak_kib = result.stdout.strip().splitlines()[-2:]
     assert "describes a network of 795,000,010 parameters, more than the limit of 50,000,000" in message
     assert int(peak_kib) < 1.5 * 2**20  # KiB: TensorFlow itself, no layer
+
+
+def test_oversized_model_file_and_zip64_directory_are_refused_before_reading(tmp_path, quick_model_path):
+    sparse = tmp_path / "sparse.keras"
+    with open(sparse, "wb") as handle:
+        handle.truncate(300 * 2**20)  # 300 MB that cost no disk
+    zip64 = tmp_path / "zip64.keras"
+    data = quick_model_path.read_bytes()
+    end = data.rfind(b"PK\x05\x06")
+    # A ZIP64 locator just before the end record makes zipfile trust the ZIP64 record's sizes instead.
+    zip64.write_bytes(data[:end] + struct.pack("<4sLQL", b"PK\x06\x07", 0, 2**40, 1) + data[end:])
+    messages = load_in_limited_process(sparse, zip64)
+    assert "is too large (314,572,800 bytes" in messages[str(sparse)]
+    assert "a ZIP64 directory" in messages[str(zip64)]
+
+
+def test_card_that_is_a_fifo_is_ignored_without_blocking(tmp_path):
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"")
+    os.mkfifo(card_path(model))
+    result = run_limited(f"""
+        from cnn_desktop.core.model_io import read_card
+        print(json.dumps({{"card": read_card({str(model)!r})}}))
+    """, timeout=30)
+    assert result["card"] == {}
+
+
+def test_code_in_a_config_is_refused_by_safe_mode_before_anything_is_built(tmp_path, quick_model_path):
+    import keras
+
+    marker = tmp_path / "pwned"
+    parts = _keras_parts(quick_model_path)
+    lambda_model = keras.Sequential([keras.Input(config.INPUT_SHAPE), keras.layers.Flatten(),
+                                     keras.layers.Lambda(lambda x: x[:, :10])])
+    lambda_model.save(tmp_path / "lambda.keras")
+    injected = tmp_path / "injected.keras"
+    with zipfile.ZipFile(injected, "w") as archive:
+        archive.writestr("metadata.json", parts["metadata.json"])
+        archive.writestr("config.json", json.dumps({"module": "os", "class_name": "system",
+                                                    "config": f"touch {marker}", "registered_name": "system"}))
+        archive.writestr("model.weights.h5", parts["model.weights.h5"])
+    for path in (tmp_path / "lambda.keras", injected):
+        with pytest.raises(ModelFileError, match="cannot be loaded"):
+            load_model(path)
+    assert not marker.exists()
