@@ -1,6 +1,6 @@
 """Memory and threads over consecutive trainings in the real app window (offscreen).
 
-Runs N short trainings one after another through the Train tab (worker thread,
+Runs N short trainings one after another through the window's training controller (worker thread,
 live charts, evaluation, model hand-over), and prints the process's resident
 memory and OS thread count after each. Growth that levels off is caches warming
 up; growth proportional to the run count would be a leak.
@@ -68,10 +68,11 @@ def main() -> int:
     print(f"{0:>4} {'before':>10} {rows[0]['rss_mib']:>9.1f} {rows[0]['threads']:>8}")
     for run in range(1, args.runs + 1):
         results = []
-        window.train_tab.trainingFinished.connect(results.append)
-        window.train_tab.start_training(TrainingConfig(preset="seed", epochs=args.epochs, limit=args.limit, seed=run))
-        wait_for(window.train_tab.trainingFinished)
-        window.train_tab.trainingFinished.disconnect(results.append)
+        controller = window.training_controller
+        controller.finished.connect(results.append)
+        controller.start(TrainingConfig(preset="seed", epochs=args.epochs, limit=args.limit, seed=run))
+        wait_for(controller.finished)
+        controller.finished.disconnect(results.append)
         # Let the evaluation and hand-over that follow a training finish too.
         loop = QEventLoop()
         QTimer.singleShot(3000, loop.quit)

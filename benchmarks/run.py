@@ -15,8 +15,8 @@ a bare time, and all of them are written to ``benchmarks/results.json``:
    its first prediction); baselines: a bare Qt window and a minimal
    "import keras, load the .keras file, predict once" script, each in a fresh
    interpreter;
-3. in-app training throughput: the Train tab of a real (offscreen) main window
-   with its live charts, against plain ``model.fit`` on float32 numpy arrays in
+3. in-app training throughput: the training controller of a real (offscreen)
+   main window, its Train tab showing the run with live charts, against plain ``model.fit`` on float32 numpy arrays in
    the same process (same preset, batch size, images, epochs), alternating;
    the GUI event loop is probed with a 10 ms timer during the in-app runs;
 4. the fast path: the ``fast`` preset's time to reach 92% test accuracy;
@@ -370,15 +370,12 @@ def run_event_loop(app, seconds: float, until=None) -> None:
     loop.exec()
 
 
-def watch_run(tab, start: float) -> list:
-    """(seconds after ``start``, event) for the run's start of fit and epoch ends, from its signals."""
-    timeline: list = []
-    run = getattr(tab, "training_run", None)
-    if run is not None:
-        run.started.connect(lambda event: timeline.append((round(time.perf_counter() - start, 2), "fit started")))
-        run.epochEnded.connect(lambda event: timeline.append(
-            (round(time.perf_counter() - start, 2), f"epoch {event.epoch} ended")))
-    return timeline
+def watch_run(controller, timeline: list, clock: dict) -> None:
+    """Append (seconds after ``clock["start"]``, event) for every run's start of fit and epoch ends."""
+    controller.prepared.connect(lambda event: timeline.append(
+        (round(time.perf_counter() - clock["start"], 2), "fit started")))
+    controller.epochEnded.connect(lambda event: timeline.append(
+        (round(time.perf_counter() - clock["start"], 2), f"epoch {event.epoch} ended")))
 
 
 def plain_fit(dataset, preset: str, batch: int, images: int, epochs: int, seed: int) -> dict:
@@ -410,7 +407,7 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
     run_event_loop(app, 180, until=lambda: window.model_state.ready and window.data_state.dataset is not None)
     if not (window.model_state.ready and window.data_state.dataset is not None):
         raise RuntimeError("the main window did not load its model and dataset within 3 minutes")
-    tab = window.train_tab
+    controller = window.training_controller
     window.show_tab("train")
     run_event_loop(app, 0.5)
 
@@ -423,10 +420,13 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
 
     finished: list = []
     evaluated: list = []
-    tab.trainingFinished.connect(finished.append)
-    tab.trainingFailed.connect(lambda message: finished.append(RuntimeError(message)))
-    tab.evaluationFinished.connect(evaluated.append)
-    paints = PaintCounter(tab.charts)
+    controller.finished.connect(finished.append)
+    controller.failed.connect(lambda message, details: finished.append(RuntimeError(message)))
+    controller.evaluated.connect(evaluated.append)
+    timeline: list = []
+    clock = {"start": 0.0}
+    watch_run(controller, timeline, clock)
+    paints = PaintCounter(window.train_tab.charts)  # the Train tab shows the run live, as in the app
     config = TrainingConfig(preset=plan.throughput_preset, epochs=plan.throughput_epochs,
                             batch_size=plan.throughput_batch, limit=plan.throughput_images, seed=0)
     def run_plain(round_number: int) -> dict:
@@ -445,10 +445,10 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
         evaluated.clear()
         paints.count = 0
         probe.start()
-        start = time.perf_counter()
-        if not tab.start_training(config):
-            raise RuntimeError("the Train tab did not start the training")
-        timeline = watch_run(tab, start)
+        timeline.clear()
+        start = clock["start"] = time.perf_counter()
+        if not controller.start(config):
+            raise RuntimeError("the training controller did not start the training")
         run_event_loop(app, 1800, until=lambda: bool(finished))
         wall = time.perf_counter() - start
         fit_started = start + timeline[0][0] if timeline and timeline[0][1] == "fit started" else None
@@ -461,7 +461,7 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
         if isinstance(result, Exception):
             raise result
         # The tab evaluates the trained model on the test set afterwards: let it finish before the next round.
-        run_event_loop(app, 300, until=lambda: bool(evaluated) and not tab.is_training())
+        run_event_loop(app, 300, until=lambda: bool(evaluated) and not controller.is_training)
         in_app = {
             "status": result.status,
             "images_per_second": round(float(result.images_per_second), 1),
@@ -472,7 +472,7 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
             "chart_paints_per_second": round(paints.count / wall, 1),
             "event_loop": loop_stats,
             "event_loop_during_fit": loop_stats_fit,
-            "timeline": timeline,
+            "timeline": list(timeline),
         }
         say(f"  round {round_number}: in-app {in_app['images_per_second']} images/s "
             f"({in_app['chart_paints_per_second']} chart repaints/s); event loop p99 gap "
@@ -497,8 +497,8 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
         "images": plan.throughput_images,
         "epochs": plan.throughput_epochs,
         "method": ("plain: model.fit(x, y) on float32 numpy arrays, verbose=0, no validation, images*epochs / "
-                   "fit wall time; in-app: TrainTab.start_training, TrainingResult.images_per_second (time inside "
-                   "training batches; the per-epoch validation on the 10,000 test images excluded); "
+                   "fit wall time; in-app: the main window's TrainingController.start (the Train tab showing it "
+                   "live), TrainingResult.images_per_second (time inside training batches; the per-epoch validation on the 10,000 test images excluded); "
                    "plain and app alternate within each round (which goes first alternates too), in one process; "
                    "the figures are the medians over the rounds"),
         "rounds": rounds,

@@ -64,7 +64,7 @@ def test_corrupt_settings_file_is_ignored(qtbot, make_window, quick_model_path):
 
 def test_settings_from_an_older_version_are_reset(qtbot, make_window, quick_model_path):
     from cnn_desktop.gui.app import create_application
-    from cnn_desktop.gui.main_window import SETTINGS_FORMAT_VERSION, SETTINGS_VERSION
+    from cnn_desktop.gui.settings import FORMAT_VERSION as SETTINGS_FORMAT_VERSION, VERSION_KEY as SETTINGS_VERSION
 
     create_application()
     old = QSettings()
@@ -113,12 +113,12 @@ def test_ctrl_c_in_the_terminal_during_training_ends_the_app_cleanly(tmp_path, q
         window = MainWindow(model_path={str(quick_model_path)!r})
         window.show()
         app_module._install_sigint_handler(app, window)
-        window.train_tab.trainingStarted.connect(lambda: print("training started", flush=True))
+        window.training_controller.started.connect(lambda config: print("training started", flush=True))
         window.data_state.loaded.connect(
             lambda: window.train_tab.start_training(TrainingConfig(preset="seed", epochs=20, limit=50000)))
         window.start_loading()
         code = app.exec()
-        print("exited", code, "training" if window.train_tab.is_training() else "stopped", flush=True)
+        print("exited", code, "training" if window.training_controller.is_training else "stopped", flush=True)
         sys.exit(code)
     """)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -158,13 +158,17 @@ def test_repeated_trainings_do_not_accumulate_models_or_threads(qtbot, make_wind
     def os_threads():
         return len(os.listdir("/proc/self/task"))
 
+    from cnn_desktop.gui.concurrency.task_runner import TaskRunner
+
     window = make_window(quick_model_path)
-    tab = window.train_tab
+    controller = window.training_controller
     live_models, threads = [], []
     for run in range(4):
-        with qtbot.waitSignal(tab.evaluationFinished, timeout=180_000):
-            assert tab.start_training(TrainingConfig(preset="seed", epochs=1, limit=1000, seed=run))
-        qtbot.waitUntil(lambda: not tab.is_training() and not tab._background, timeout=60_000)
+        with qtbot.waitSignal(controller.evaluated, timeout=180_000):
+            assert controller.start(TrainingConfig(preset="seed", epochs=1, limit=1000, seed=run))
+        # Every run's, snapshot's and evaluation's thread has ended and its objects are gone.
+        qtbot.waitUntil(lambda: not controller.is_training and not controller.findChildren(TaskRunner),
+                        timeout=60_000)
         gc.collect()
         live_models.append(sum(isinstance(obj, keras.Model) for obj in gc.get_objects()))
         threads.append(os_threads())

@@ -2,77 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from cnn_desktop import __version__, config
+from cnn_desktop.gui import settings as keys
+from cnn_desktop.gui.settings import open_settings
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageState
-from cnn_desktop.gui.widgets.messages import show_info, show_warning
 from cnn_desktop.gui.state.model_state import ModelState
-from cnn_desktop.gui.concurrency.task_runner import TaskRunner
+from cnn_desktop.gui.state.training_controller import TrainingController
+from cnn_desktop.gui.widgets.messages import show_info, show_warning
 
 log = logging.getLogger(__name__)
-
-SETTINGS_GEOMETRY = "window/geometry"
-SETTINGS_STATE = "window/state"
-SETTINGS_TAB = "window/tab"
-SETTINGS_LAST_MODEL = "model/last_path"
-SETTINGS_VERSION = "settings/version"
-SETTINGS_FORMAT_VERSION = 1
-
-
-def load_model_for_app(path: Path):
-    """Runs in a worker thread: import TensorFlow, load and validate the model, warm up inference."""
-    import numpy as np
-
-    from cnn_desktop.core.inference import Classifier, FeatureExtractor
-    from cnn_desktop.core.model_io import load_model
-
-    model, card = load_model(path)
-    classifier = Classifier(model)
-    extractor = FeatureExtractor(model)
-    blank = np.zeros((config.IMAGE_SIZE, config.IMAGE_SIZE), np.float32)
-    classifier.classify(blank)  # trace the tf.functions here, not on the GUI thread
-    extractor.feature_maps(blank)
-    return model, card, Path(path), classifier, extractor
-
-
-def settings() -> QSettings:
-    """The app's settings (organisation and application names are set once in app.py)."""
-    store = QSettings()
-    if store.status() != QSettings.Status.NoError:
-        log.warning("the settings file %s is unreadable (%s); starting with defaults", store.fileName(), store.status())
-        store.clear()
-    try:
-        version = int(store.value(SETTINGS_VERSION, 0))
-    except (TypeError, ValueError):
-        version = 0
-    if version != SETTINGS_FORMAT_VERSION:
-        # Settings from another version (or damaged): start afresh rather than misread them.
-        if store.allKeys():
-            log.info("settings are from another version (%r); resetting them", version)
-        store.clear()
-        store.setValue(SETTINGS_VERSION, SETTINGS_FORMAT_VERSION)
-    return store
-
 
 class MainWindow(QMainWindow):
     def __init__(self, model_path: Path | str | None = None, data_dir=None, parent=None):
         super().__init__(parent)
         self._started = time.perf_counter()
-        self.settings = settings()
+        self.settings = open_settings()
         self.model_state = ModelState(self)
         self.image_state = ImageState(self)
         self.data_state = DataState(data_dir, self)
+        self.training_controller = TrainingController(self.model_state, self.data_state, self)
         self._requested_model_path = Path(model_path) if model_path else None
-        self._model_runner: TaskRunner | None = None
-        self._model_runners: list[TaskRunner] = []
 
         from cnn_desktop.gui.tabs.classify_tab import ClassifyTab
         from cnn_desktop.gui.tabs.dataset_tab import DatasetTab
@@ -82,7 +41,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.classify_tab = ClassifyTab(self.model_state, self.image_state, self.data_state, self)
-        self.train_tab = TrainTab(self.model_state, self.image_state, self.data_state, self)
+        self.train_tab = TrainTab(self.training_controller, self.model_state, self.image_state, self.data_state,
+                                  self)
         self.inspect_tab = InspectTab(self.model_state, self.image_state, self.data_state, self)
         self.dataset_tab = DatasetTab(self.model_state, self.image_state, self.data_state, self)
         self.tabs.addTab(self.classify_tab, "&Classify")
@@ -99,8 +59,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._status_model)
         self._build_menus()
 
-        self.model_state.modelChanged.connect(self._update_title)
-        self.model_state.weightsChanged.connect(self._update_title)
+        for changed in (self.model_state.modelChanged, self.model_state.weightsChanged, self.model_state.cardChanged):
+            changed.connect(self._update_title)
+        self.model_state.loaded.connect(self._on_model_loaded)
+        self.model_state.loadFailed.connect(self._on_model_failed)
+        self.model_state.saved.connect(self._on_model_saved)
+        self.model_state.saveFailed.connect(self._on_save_failed)
+        self.train_tab.loadRequested.connect(self.load_model_dialog)
+        self.train_tab.saveRequested.connect(self.save_model_dialog)
         self.image_state.showRequested.connect(self.show_tab)
         self._update_title()
         self._restore_settings()
@@ -124,7 +90,7 @@ class MainWindow(QMainWindow):
                                          "Classify the picture on the clipboard")
         self.load_model_action = self._action("&Load Model…", self.load_model_dialog, "Ctrl+L",
                                               "Use a .keras model file")
-        self.save_model_action = self._action("&Save Model As…", self.train_tab.save_model_as, QKeySequence.StandardKey.Save,
+        self.save_model_action = self._action("&Save Model As…", self.save_model_dialog, QKeySequence.StandardKey.Save,
                                               "Save the model in use to a .keras file with its model card")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit cnn-desktop")
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
@@ -157,41 +123,26 @@ class MainWindow(QMainWindow):
         """Start the background work the window needs; the window is already visible."""
         path = self._requested_model_path
         if path is None:
-            last = self.settings.value(SETTINGS_LAST_MODEL, "")
-            path = Path(last) if isinstance(last, str) and last and Path(last).is_file() else config.default_model_path()
+            path = self.settings.get_file(keys.LAST_MODEL) or config.default_model_path()
         self.load_model(path)
         self.data_state.load()
 
     def load_model(self, path: Path) -> None:
         """Load a model file in the background; the model in use stays until the new one is ready."""
-        self.model_state.set_loading(True)
         self._status_model.setText(f"Loading model {Path(path).name}…")
-        runner = TaskRunner(load_model_for_app, Path(path), name="model-loader", parent=self)
-        # Only the latest request counts: an older load that finishes later is ignored.
-        self._model_runner = runner
-        self._model_runners.append(runner)
-        runner.finished.connect(lambda loaded, r=runner: self._on_model_loaded(loaded) if r is self._model_runner else None)
-        runner.failed.connect(
-            lambda message, details, r=runner: self._on_model_failed(message, details) if r is self._model_runner else None)
-        runner.done.connect(lambda r=runner: self._model_runners.remove(r) if r in self._model_runners else None)
-        runner.start()
+        self.model_state.load(path)
 
     @Slot(object)
-    def _on_model_loaded(self, loaded) -> None:
-        model, card, path, classifier, extractor = loaded
-        self.model_state.set_loading(False)
-        self.model_state.set_model(model, card, path, classifier=classifier, feature_extractor=extractor)
+    def _on_model_loaded(self, path: Path) -> None:
         if path != config.default_model_path():
-            self.settings.setValue(SETTINGS_LAST_MODEL, str(path))
-        accuracy = card.get("test_accuracy")
+            self.settings.set(keys.LAST_MODEL, str(path))
+        accuracy = self.model_state.card.get("test_accuracy")
         extra = f", test accuracy {accuracy:.2%}" if isinstance(accuracy, (int, float)) else ""
         self.statusBar().showMessage(
             f"Model {self.model_state.name} ready{extra} ({time.perf_counter() - self._started:.1f} s)", 8000)
 
     @Slot(str, str)
     def _on_model_failed(self, message: str, details: str) -> None:
-        self.model_state.set_loading(False)
-        log.error("model not loaded: %s", message)
         self._update_title()
         if self.model_state.ready:
             self.statusBar().showMessage(f"Model not loaded; still using {self.model_state.name}", 10000)
@@ -204,13 +155,42 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def load_model_dialog(self) -> None:
-        start = self.settings.value(SETTINGS_LAST_MODEL, "") or str(config.user_models_dir())
+        start = self.settings.get_file(keys.LAST_MODEL) or config.user_models_dir()
         path, _ = QFileDialog.getOpenFileName(self, "Load Model", str(start), "Keras models (*.keras);;All files (*)")
         if path:
-            if self.train_tab.is_training():
+            if self.training_controller.is_training:
                 show_info(self, "Training in progress", "Stop the training before loading another model.")
                 return
             self.load_model(Path(path))
+
+    @Slot()
+    def save_model_dialog(self) -> None:
+        """File ▸ Save Model As: ask for a file name, then save the model in use there in the background."""
+        if self.model_state.model is None:
+            show_info(self, "Save Model", "There is no model to save yet: train one or load one first.")
+            return
+        stem = (self.model_state.preset or "model") + _dt.datetime.now().strftime("-%Y%m%d-%H%M")
+        start = self.model_state.path if self.model_state.path and not self.model_state.modified else None
+        start = start or config.user_models_dir() / f"{stem}.keras"
+        Path(start).parent.mkdir(parents=True, exist_ok=True)
+        path, _ = QFileDialog.getSaveFileName(self, "Save Model As", str(start), "Keras models (*.keras)")
+        if not path:
+            return
+        path = Path(path)
+        if path.suffix != ".keras":
+            path = path.with_name(path.name + ".keras")
+        self._status_model.setText(f"Saving model to {path.name}…")
+        self.model_state.save(path)
+
+    @Slot(object)
+    def _on_model_saved(self, path: Path) -> None:
+        self._update_title()
+        self.statusBar().showMessage(f"Saved the model to {path}", 8000)
+
+    @Slot(str, str)
+    def _on_save_failed(self, message: str, details: str) -> None:
+        self._update_title()
+        show_warning(self, "Model not saved", f"Could not save the model:\n{message}", details)
 
     # ------------------------------------------------------------------ misc
     @Slot(str)
@@ -246,30 +226,23 @@ class MainWindow(QMainWindow):
         show_info(self, "Log file", f"cnn-desktop writes its log to\n{log_file_path()}")
 
     def _restore_settings(self) -> None:
-        geometry = self.settings.value(SETTINGS_GEOMETRY)
-        restored = isinstance(geometry, (QByteArray, bytes)) and self.restoreGeometry(QByteArray(geometry))
-        if not restored:
+        geometry = self.settings.get_bytes(keys.WINDOW_GEOMETRY)
+        if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1200, 800)
-        state = self.settings.value(SETTINGS_STATE)
-        if isinstance(state, (QByteArray, bytes)):
-            self.restoreState(QByteArray(state))
-        try:
-            self.tabs.setCurrentIndex(int(self.settings.value(SETTINGS_TAB, 0)))
-        except (TypeError, ValueError):
-            self.tabs.setCurrentIndex(0)
+        state = self.settings.get_bytes(keys.WINDOW_STATE)
+        if state is not None:
+            self.restoreState(state)
+        self.tabs.setCurrentIndex(self.settings.get_int(keys.WINDOW_TAB, 0, 0, self.tabs.count() - 1))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop training and background work, wait for their threads, then save the window settings."""
-        self.train_tab.stop_and_wait()
-        for tab in (self.classify_tab, self.inspect_tab, self.dataset_tab):
-            stop = getattr(tab, "stop_and_wait", None)
-            if stop is not None:
-                stop()
-        for runner in list(self._model_runners):
-            runner.stop_and_wait()
+        self.training_controller.stop_and_wait()
+        for tab in (self.train_tab, self.classify_tab, self.inspect_tab, self.dataset_tab):
+            tab.stop_and_wait()
+        self.model_state.stop_and_wait()
         self.data_state.stop_and_wait()
-        self.settings.setValue(SETTINGS_GEOMETRY, self.saveGeometry())
-        self.settings.setValue(SETTINGS_STATE, self.saveState())
-        self.settings.setValue(SETTINGS_TAB, self.tabs.currentIndex())
+        self.settings.set(keys.WINDOW_GEOMETRY, self.saveGeometry())
+        self.settings.set(keys.WINDOW_STATE, self.saveState())
+        self.settings.set(keys.WINDOW_TAB, self.tabs.currentIndex())
         self.settings.sync()
         event.accept()

@@ -32,15 +32,14 @@ def run_self_test(app, window) -> int:
     loop = QEventLoop()
     outcome: dict = {}
     window.model_state.modelChanged.connect(loop.quit)
-    window._requested_model_path = config.default_model_path()
 
     def failed(message, details):
         outcome["error"] = message
         loop.quit()
 
+    window.model_state.loadFailed.connect(failed)
     QTimer.singleShot(TIMEOUT_SECONDS * 1000, loop.quit)
     window.load_model(config.default_model_path())
-    window._model_runner.failed.connect(failed)
     loop.exec()
     try:
         if "error" in outcome or not window.model_state.ready:

@@ -339,18 +339,19 @@ def test_new_weights_and_a_new_model_reclassify_the_current_image(qtbot, setup, 
     assert predicted_label(tab) == "Trouser"
 
 
-def test_before_the_model_is_ready_it_says_so(qtbot, quick_model, trouser_png):
+def test_before_the_model_is_ready_it_says_so(qtbot, quick_model_path, trouser_png):
     setup = make_tab(qtbot)
     tab = setup.tab
     assert tab.prediction_label.text() == NO_MODEL
-    setup.model_state.set_loading(True)
-    assert tab.prediction_label.text() == LOADING_MODEL
-    assert tab.open_image_file(trouser_png)  # the picture is prepared and shown already
-    assert tab.network_input_view.image is not None
-    assert tab.prediction_label.text() == LOADING_MODEL
-    assert not has_prediction(tab)
-    setup.model_state.set_loading(False)
-    setup.model_state.set_model(*quick_model)
+    with qtbot.waitSignal(setup.model_state.modelChanged, timeout=60_000):
+        setup.model_state.load(quick_model_path)  # in a worker thread: the tab says so meanwhile
+        assert setup.model_state.loading and tab.prediction_label.text() == LOADING_MODEL
+        assert tab.open_image_file(trouser_png)  # the picture is prepared and shown already
+        assert tab.network_input_view.image is not None
+        assert tab.prediction_label.text() == LOADING_MODEL
+        assert not has_prediction(tab)
+    assert not setup.model_state.loading
+    qtbot.waitUntil(lambda: has_prediction(tab))
     assert predicted_label(tab) == "Trouser"
 
 

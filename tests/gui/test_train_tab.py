@@ -1,6 +1,9 @@
 """The Train tab with real widgets (offscreen), real TensorFlow and the real Fashion-MNIST.
 
-The tab is built with its state objects holding the small trained model of the
+The tab is a view of a ``TrainingController`` (whose runs, stops, divergence and
+continued training are tested without widgets in test_training_controller.py);
+here: the form, what the tab shows of a run, and a few runs end to end. The
+tab is built with its state objects holding the small trained model of the
 ``quick_model_path`` fixture; the tests that need the whole window build one on
 that model too.
 """
@@ -23,11 +26,10 @@ from cnn_desktop.core.training import TrainingConfig
 from cnn_desktop.gui.app import create_application
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageSource, ImageState
-from cnn_desktop.gui.widgets.messages import open_messages
 from cnn_desktop.gui.state.model_state import ModelState
+from cnn_desktop.gui.state.training_controller import TrainingController
 from cnn_desktop.gui.tabs.train_tab import TrainTab
-from cnn_desktop.gui.concurrency.training_run import TrainingRun
-from cnn_desktop.gui.concurrency.task_runner import TaskRunner
+from cnn_desktop.gui.widgets.messages import open_messages
 
 TRAINING_TIMEOUT_MS = 180_000  # generous: the CPU may be shared with other work
 
@@ -40,7 +42,10 @@ def states(qtbot, quick_model_path):
     model_state.set_model(model, card, quick_model_path)
     with qtbot.waitSignal(data_state.loaded, timeout=60_000):
         data_state.load()
-    yield model_state, image_state, data_state
+    controller = TrainingController(model_state, data_state)
+    yield controller, model_state, image_state, data_state
+    controller.stop_and_wait()
+    model_state.stop_and_wait()
     data_state.stop_and_wait()
 
 
@@ -79,7 +84,7 @@ def test_a_short_training_charts_its_progress_and_shows_the_test_results(qtbot, 
     model_before = tab.model_state.model
     fill_form(tab, preset="seed", epochs=1, limit=2000)
     assert tab.start_button.isEnabled()
-    with qtbot.waitSignal(tab.trainingFinished, timeout=TRAINING_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(tab.controller.finished, timeout=TRAINING_TIMEOUT_MS) as finished:
         click(qtbot, tab.start_button)
         assert tab.is_training() and tab.stop_button.isEnabled() and not tab.start_button.isEnabled()
     result = finished.args[0]
@@ -101,32 +106,34 @@ def test_a_short_training_charts_its_progress_and_shows_the_test_results(qtbot, 
     legend = charts.plots["loss"].getPlotItem().legend
     assert legend.getLabel(charts._best_legend_entries["loss"]).text == "best: epoch 1"
 
+    with qtbot.waitSignal(tab.controller.evaluated, timeout=TRAINING_TIMEOUT_MS) as evaluated:
+        pass
+    evaluation = evaluated.args[0]
     # The trained weights are now the app's model: a separate, unsaved copy.
     assert tab.model_state.model is not model_before and tab.model_state.model is not result.model
     assert tab.model_state.modified and tab.model_state.path is None
-    np.testing.assert_array_equal(tab.model_state.model.get_weights()[0], result.model.get_weights()[0])
-
-    with qtbot.waitSignal(tab.evaluationFinished, timeout=TRAINING_TIMEOUT_MS) as evaluated:
-        pass
-    evaluation = evaluated.args[0]
-    assert tab.confusion_matrix.total == config.TEST_SIZE == evaluation.n
-    assert f"{evaluation.accuracy:.2%}" in tab.test_summary.text()
-    assert tab.hardest_gallery.count() == 60
+    assert "Test accuracy" in tab.message.text()
+    assert tab.results.confusion_matrix.total == config.TEST_SIZE == evaluation.n
+    assert f"{evaluation.accuracy:.2%}" in tab.results.summary.text()
+    assert tab.results.hardest_gallery.count() == 60
 
     # Shirts taken for T-shirts: the cell's images fill the gallery.
     shirt, t_shirt = config.CLASS_NAMES.index("Shirt"), config.CLASS_NAMES.index("T-shirt/top")
-    expected = int(tab.confusion_matrix.matrix[shirt, t_shirt])
+    expected = int(tab.results.confusion_matrix.matrix[shirt, t_shirt])
     assert expected > 0
-    click(qtbot, tab.confusion_matrix, tab.confusion_matrix.cell_rect(shirt, t_shirt).center().toPoint())
-    assert tab.cell_gallery.count() == expected
-    assert all(evaluation.labels[tab.cell_gallery.dataset_index(row)] == shirt for row in range(expected))
-    assert tab.galleries.currentWidget() is tab.cell_gallery
+    click(qtbot, tab.results.confusion_matrix, tab.results.confusion_matrix.cell_rect(shirt, t_shirt).center().toPoint())
+    assert tab.results.cell_gallery.count() == expected
+    assert all(evaluation.labels[tab.results.cell_gallery.dataset_index(row)] == shirt for row in range(expected))
+    assert tab.results.galleries.currentWidget() is tab.results.cell_gallery
 
     # The history and the charts can be exported; the saved model's card has the test numbers.
     rows = list(csv.DictReader(open(charts.export_csv(tmp_path / "history.csv"), encoding="utf-8")))
     assert len(rows) == 1 and float(rows[0]["val_accuracy"]) == pytest.approx(result.history["val_accuracy"][0])
     assert charts.export_png(tmp_path / "charts.png").stat().st_size > 1000
-    saved = tab.save_model_to(tmp_path / "trained.keras")
+    with qtbot.waitSignal(tab.model_state.saved, timeout=60_000) as saved_signal:
+        tab.model_state.save(tmp_path / "trained.keras")
+    saved = saved_signal.args[0]
+    assert tab.message.isVisible() and str(saved) in tab.message.text()
     _model, card = load_model(saved)
     assert card["test_accuracy"] == pytest.approx(evaluation.accuracy) and card["preset"] == "seed"
     assert not tab.model_state.modified and tab.model_state.path == saved
@@ -141,7 +148,7 @@ def test_stop_mid_epoch_keeps_the_weights_learned_so_far(qtbot, tab):
     for plot in tab.charts.plots.values():
         low, high = plot.getViewBox().viewRange()[0]
         assert low <= 0 and 3 <= high < 3.5
-    with qtbot.waitSignal(tab.trainingFinished, timeout=60_000) as finished:
+    with qtbot.waitSignal(tab.controller.resultAdopted, timeout=60_000) as finished:
         click(qtbot, tab.stop_button)
     result = finished.args[0]
     assert result.status == "cancelled"
@@ -152,55 +159,25 @@ def test_stop_mid_epoch_keeps_the_weights_learned_so_far(qtbot, tab):
     assert tab.start_button.isEnabled()
 
 
-def test_continue_from_current_weights_starts_from_the_model_in_use(qtbot, tab):
-    model_before = tab.model_state.model
-    weights_before = [w.copy() for w in model_before.get_weights()]
-    fill_form(tab, preset="seed", epochs=1, limit=2000)
-    tab.continue_check.setChecked(True)
-    with qtbot.waitSignal(tab.trainingFinished, timeout=TRAINING_TIMEOUT_MS) as finished:
-        click(qtbot, tab.start_button)
-    assert finished.args[0].status == "completed" and finished.args[0].config.continue_training
-
-    # A fresh network is right one time in ten on its first batch; the quick model (~75%) far more often.
-    _x, accuracy = tab.charts.curves[("accuracy", "train")].getData()
-    assert accuracy[0] > 0.4
-    trained = tab.model_state.model
-    assert trained is not model_before and tab.model_state.card["continued"] is True
-    assert [layer.name for layer in trained.layers] == [layer.name for layer in model_before.layers]
-    for before, after in zip(weights_before, model_before.get_weights()):  # the worker trained its own copy
-        np.testing.assert_array_equal(before, after)
-
-
 def test_closing_the_window_during_training_stops_it(qtbot, make_window, quick_model_path):
     window = make_window(quick_model_path)
     train_tab = window.train_tab
     assert train_tab.start_training(TrainingConfig(preset="seed", epochs=20, limit=50_000))
-    run = train_tab.training_run
+    threads = window.training_controller.run_threads()
     qtbot.waitUntil(lambda: finite_points(train_tab.charts.curves[("loss", "train")]) > 0,
                     timeout=TRAINING_TIMEOUT_MS)
-    assert run.is_running()
+    assert threads and all(thread.isRunning() for thread in threads)
 
-    window.close()  # closeEvent -> stop_and_wait(): returns once the thread has ended
+    window.close()  # closeEvent -> the controller's stop_and_wait(): returns once the thread has ended
 
-    assert run.thread.isFinished()
-
-
-def test_stop_and_wait_during_training_leaves_no_thread_running(qtbot, tab):
-    fill_form(tab, preset="seed", epochs=3, limit=10_000)
-    assert tab.start_training()
-    run = tab.training_run
-    qtbot.waitUntil(lambda: finite_points(tab.charts.curves[("loss", "train")]) > 0, timeout=TRAINING_TIMEOUT_MS)
-
-    tab.stop_and_wait()
-
-    assert run.thread.isFinished()
+    assert all(thread.isFinished() for thread in threads)
 
 
 def test_a_diverging_training_says_so_and_keeps_the_model_in_use(qtbot, tab):
     model_before = tab.model_state.model
     weights_before = [w.copy() for w in model_before.get_weights()]
     fill_form(tab, preset="seed", epochs=1, limit=2000, learning_rate=10)
-    with qtbot.waitSignal(tab.trainingFinished, timeout=TRAINING_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(tab.controller.finished, timeout=TRAINING_TIMEOUT_MS) as finished:
         click(qtbot, tab.start_button)
     assert finished.args[0].status == "diverged"
 
@@ -229,13 +206,13 @@ def test_invalid_hyper_parameters_are_refused_in_the_form(qtbot, tab, edit, expe
 
     assert tab.form_error.isVisible() and expected in tab.form_error.text().lower()
     assert not tab.start_button.isEnabled()
-    with qtbot.assertNotEmitted(tab.trainingStarted):
+    with qtbot.assertNotEmitted(tab.controller.started):
         assert tab.start_training() is False
     assert not tab.is_training()
 
 
 def test_an_invalid_config_from_code_is_refused_with_the_reason(qtbot, tab):
-    with qtbot.assertNotEmitted(tab.trainingStarted):
+    with qtbot.assertNotEmitted(tab.controller.started):
         assert tab.start_training(TrainingConfig(preset="seed", epochs=0)) is False
     assert tab.form_error.isVisible() and "epochs" in tab.form_error.text().lower()
 
@@ -243,7 +220,8 @@ def test_an_invalid_config_from_code_is_refused_with_the_reason(qtbot, tab):
 def test_training_waits_for_the_dataset_and_says_why(qtbot, quick_model_path, tmp_path):
     create_application()
     data_state = DataState(tmp_path / "no-dataset-here")
-    tab = TrainTab(ModelState(), ImageState(), data_state)
+    model_state = ModelState()
+    tab = TrainTab(TrainingController(model_state, data_state), model_state, ImageState(), data_state)
     qtbot.addWidget(tab)
     tab.show()
     with qtbot.waitSignal(data_state.failed, timeout=60_000):
@@ -251,29 +229,9 @@ def test_training_waits_for_the_dataset_and_says_why(qtbot, quick_model_path, tm
 
     assert not tab.start_button.isEnabled()
     assert data_state.error and tab.data_message.isVisible() and data_state.error in tab.data_message.text()
-    with qtbot.assertNotEmitted(tab.trainingStarted):
+    with qtbot.assertNotEmitted(tab.controller.started):
         assert tab.start_training(TrainingConfig(preset="seed", epochs=1, limit=2000)) is False
     data_state.stop_and_wait()
-
-
-def test_start_and_stop_three_times_leaves_no_thread_behind(qtbot, tab):
-    threads = []
-    fill_form(tab, preset="seed", epochs=3, limit=10_000)
-    for _ in range(3):
-        qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=10_000)
-        assert tab.start_training()
-        threads.append(tab.training_run.thread)
-        qtbot.waitUntil(lambda: finite_points(tab.charts.curves[("loss", "train")]) > 0,
-                        timeout=TRAINING_TIMEOUT_MS)
-        with qtbot.waitSignal(tab.trainingFinished, timeout=60_000) as finished:
-            tab.stop_training()
-        assert finished.args[0].status == "cancelled"
-
-    # Every run's and every evaluation's thread ends, and their objects are deleted.
-    qtbot.waitUntil(lambda: not tab.findChildren(TrainingRun) and not tab.findChildren(TaskRunner),
-                    timeout=TRAINING_TIMEOUT_MS)
-    assert all(thread.isFinished() for thread in threads)
-    assert not tab.is_training()
 
 
 def test_an_error_in_the_worker_is_shown_and_the_tab_stays_usable(qtbot, tab, dataset):
@@ -282,7 +240,7 @@ def test_an_error_in_the_worker_is_shown_and_the_tab_stays_usable(qtbot, tab, da
     # Images one pixel too narrow: Keras fails inside the worker thread.
     tab.data_state.dataset = dataclasses.replace(good, train_images=good.train_images[:, :, :27])
     fill_form(tab, preset="seed", epochs=1, limit=500)
-    with qtbot.waitSignal(tab.trainingFailed, timeout=TRAINING_TIMEOUT_MS):
+    with qtbot.waitSignal(tab.controller.failed, timeout=TRAINING_TIMEOUT_MS):
         click(qtbot, tab.start_button)
 
     assert tab.message.isVisible() and "Training failed" in tab.message.text()
@@ -340,9 +298,10 @@ def test_clicking_a_hard_example_sends_it_to_classify(qtbot, make_window, quick_
     window = make_window(quick_model_path)
     train_tab = window.train_tab
     window.show_tab("train")
-    train_tab.show_evaluation(evaluate(window.model_state.model, dataset.test_images, dataset.test_labels))
-    train_tab.galleries.setCurrentWidget(train_tab.hardest_gallery)
-    gallery = train_tab.hardest_gallery
+    train_tab.results.show_evaluation(evaluate(window.model_state.model, dataset.test_images, dataset.test_labels),
+                                      dataset)
+    train_tab.results.galleries.setCurrentWidget(train_tab.results.hardest_gallery)
+    gallery = train_tab.results.hardest_gallery
     index = gallery.dataset_index(0)
 
     with qtbot.waitSignal(window.image_state.showRequested) as shown:

@@ -86,6 +86,10 @@ class TaskRunner(QObject):
         self.worker.failed.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
 
+    @property
+    def thread(self) -> QThread:
+        return self._thread
+
     def start(self) -> None:
         self._thread.start()
 

@@ -4,31 +4,40 @@ The session reports through a plain listener callback from the worker thread;
 here each event becomes a signal on this object, which lives in the GUI thread,
 so Qt queues the delivery and the receiving slots run in the GUI thread. The
 worker never touches a widget. Thread ownership and clean-up come from
-``workers.TaskRunner``; this class only adds the event signals.
+``TaskRunner``; this class only adds the event signals, and copies the model
+to continue from inside the worker (a Keras clone is no work for the GUI thread).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from cnn_desktop.core.training import (
-    BatchProgress,
-    EpochEnd,
-    TrainingConfig,
-    TrainingMessage,
-    TrainingSession,
-    TrainingStarted,
-)
+from cnn_desktop.core.training import BatchProgress, EpochEnd, TrainingConfig, TrainingSession, TrainingStarted
 from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
 
 
+def inference_copy(model, weights=None):
+    """A separate model object with the same architecture and ``weights`` (default: ``model``'s).
+
+    Each thread gets its own model object, so no Keras model is ever used by two threads.
+    """
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights() if weights is None else weights)
+    return copy
+
+
 class TrainingRun(QObject):
     """One training run. Create (validates the config: may raise TrainingConfigError), then ``start()``.
 
+    ``continue_from``: a model whose architecture and weights the run starts
+    from; the worker trains its own copy of it, the model itself is only read.
     Signals arrive in the GUI thread, in the order the session sent them;
     ``finished`` or ``failed`` comes after every event, and ``done`` last,
     once the thread has ended.
@@ -37,7 +46,6 @@ class TrainingRun(QObject):
     started = Signal(object)  # TrainingStarted
     batchProgress = Signal(object)  # BatchProgress (the session throttles these to ~20 per second)
     epochEnded = Signal(object)  # EpochEnd, with a weight snapshot
-    message = Signal(str)
     finished = Signal(object)  # TrainingResult
     failed = Signal(str, str)  # message, traceback
     done = Signal()
@@ -46,20 +54,39 @@ class TrainingRun(QObject):
     # this GUI-thread object) is therefore queued.
     _event = Signal(object)
 
-    def __init__(self, training_config: TrainingConfig, *, data, model=None, parent=None):
+    def __init__(self, training_config: TrainingConfig, *, data, continue_from=None, parent=None):
         super().__init__(parent)
-        self.session = TrainingSession(training_config, data=data, model=model, listener=self._event.emit)
-        self.config = self.session.config  # resolved and validated
+        self.config = training_config.resolved()  # raises TrainingConfigError
+        self._data, self._continue_from = data, continue_from
+        self._session: TrainingSession | None = None  # made in the worker thread
+        self._cancelled = threading.Event()
+        self._session_lock = threading.Lock()
         self._event.connect(self._dispatch)
-        self._runner = TaskRunner(self.session.run, cancel=self.session.cancel, name="training", parent=self)
+        self._runner = TaskRunner(self._train, cancel=self.cancel, name="training", parent=self)
         self._runner.finished.connect(self.finished)
         self._runner.failed.connect(self.failed)
         self._runner.done.connect(self._on_done)
 
+    def _train(self):
+        """Runs in the worker thread: copy the model to continue from, then fit."""
+        model = inference_copy(self._continue_from) if self._continue_from is not None else None
+        self._continue_from = None
+        session = TrainingSession(self.config, data=self._data, model=model, listener=self._event.emit)
+        self._data = None
+        with self._session_lock:
+            self._session = session
+            if self._cancelled.is_set():
+                session.cancel()
+        try:
+            return session.run()
+        finally:
+            with self._session_lock:
+                self._session = None  # the result holds the model; the run need not
+
     @property
     def thread(self) -> QThread:
         """The worker thread (for checks that it has ended)."""
-        return self._runner._thread
+        return self._runner.thread
 
     def start(self) -> None:
         log.info("training started: %s", self.config)
@@ -68,9 +95,16 @@ class TrainingRun(QObject):
     def is_running(self) -> bool:
         return self._runner.is_running()
 
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
     def cancel(self) -> None:
-        """Ask the session to stop after the batch in progress; safe to call at any time."""
-        self.session.cancel()
+        """Ask the session to stop after the batch in progress; safe to call at any time, from any thread."""
+        with self._session_lock:
+            self._cancelled.set()
+            if self._session is not None:
+                self._session.cancel()
 
     def stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
         return self._runner.stop_and_wait(timeout_ms)
@@ -83,8 +117,6 @@ class TrainingRun(QObject):
             self.epochEnded.emit(event)
         elif isinstance(event, TrainingStarted):
             self.started.emit(event)
-        elif isinstance(event, TrainingMessage):
-            self.message.emit(event.text)
 
     @Slot()
     def _on_done(self) -> None:

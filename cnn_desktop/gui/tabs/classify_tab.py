@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import ImageOps
-from PySide6.QtCore import QMimeData, QSettings, QSize, QStandardPaths, Qt, QTimer, Slot
+from PySide6.QtCore import QMimeData, QSize, QStandardPaths, Qt, Slot
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (QApplication, QButtonGroup, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QSlider, QSpinBox, QStackedWidget, QStyle, QToolButton,
@@ -28,8 +28,12 @@ from cnn_desktop.core.preprocessing import (SUPPORTED_SUFFIXES, WORKING_SIZE, Em
                                             image_to_arrays, open_image, prepare_file, prepare_pixels)
 from cnn_desktop.gui.widgets.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
 from cnn_desktop.gui.state.image_state import ImageSource
+from cnn_desktop.gui.widgets.message_bar import MessageBar
 from cnn_desktop.gui.widgets.network_input_view import NetworkInputView, to_grey_qimage
 from cnn_desktop.gui.widgets.probability_bars import ProbabilityBars
+from cnn_desktop.gui import settings as keys
+from cnn_desktop.gui.settings import Settings
+from cnn_desktop.gui.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,6 @@ CANVAS_SOURCE = ImageSource("canvas", "your drawing")
 NOTHING_TO_CLASSIFY = "Nothing to classify – draw something"
 LOADING_MODEL = "Loading model…"
 NO_MODEL = "No model – load one (File ▸ Load Model) or train one in the Train tab"
-SETTINGS_LAST_DIR = "classify/last_dir"
 FILE_FILTER = ("Images (" + " ".join(f"*{suffix}" for suffix in SUPPORTED_SUFFIXES) + ");;All files (*)")
 # Colour previews for these Pillow modes; others (16-bit, float) are shown as the grey levels the core reads.
 COLOUR_PREVIEW_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr"}
@@ -82,10 +85,7 @@ class ClassifyTab(QWidget):
         # The source whose picture the picture view shows (set when this tab opens a file, paste or test image).
         self._picture_source: ImageSource | None = None
 
-        self._classify_timer = QTimer(self)
-        self._classify_timer.setSingleShot(True)
-        self._classify_timer.setInterval(CLASSIFY_INTERVAL_MS)
-        self._classify_timer.timeout.connect(self.classify_canvas)
+        self._classify_throttle = Throttle(self.classify_canvas, CLASSIFY_INTERVAL_MS, self)
 
         self._build_ui()
         self.setAcceptDrops(True)
@@ -211,30 +211,10 @@ class ClassifyTab(QWidget):
         column.addStretch(1)
         return group
 
-    def _build_error_bar(self, parent: QWidget) -> QFrame:
+    def _build_error_bar(self, parent: QWidget) -> MessageBar:
         """An inline message for pictures that cannot be used: no dialog to dismiss, the tab stays usable."""
-        self.error_bar = QFrame(parent)
-        self.error_bar.setFrameShape(QFrame.Shape.StyledPanel)
-        row = QHBoxLayout(self.error_bar)
-        row.setContentsMargins(6, 4, 6, 4)
-        icon = QLabel(self.error_bar)
-        side = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
-        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(side, side))
-        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.error_label = QLabel(self.error_bar)
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setAccessibleName("Error message")
-        dismiss = QToolButton(self.error_bar)
-        dismiss.setText("✕")
-        dismiss.setAutoRaise(True)
-        dismiss.setToolTip("Dismiss this message")
-        dismiss.clicked.connect(self.clear_error)
-        row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.error_label, 1)
-        row.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        self.error_bar = MessageBar(parent, dismissable=True, framed=True, accessible_name="Error message")
         self.error_bar.setMaximumWidth(LOGICAL_SIZE + 120)
-        self.error_bar.hide()
         return self.error_bar
 
     def _build_network_input_group(self) -> QGroupBox:
@@ -315,13 +295,12 @@ class ClassifyTab(QWidget):
     @Slot()
     def _on_canvas_changed(self) -> None:
         self.clear_error()
-        if not self._classify_timer.isActive():
-            self._classify_timer.start()
+        self._classify_throttle.request()
 
     @Slot()
     def classify_canvas(self) -> None:
         """Canvas pixels -> the 28x28 input -> image_state (which updates the results)."""
-        self._classify_timer.stop()
+        self._classify_throttle.cancel()
         try:
             prepared = prepare_pixels(self.canvas.pixels())
         except EmptyImageError:
@@ -335,13 +314,12 @@ class ClassifyTab(QWidget):
     # ------------------------------------------------------------------ pictures
     @Slot()
     def open_image_dialog(self) -> None:
-        store = QSettings()
-        start = store.value(SETTINGS_LAST_DIR, "")
-        if not isinstance(start, str) or not Path(start).is_dir():
-            start = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-        path, _ = QFileDialog.getOpenFileName(self, "Open Image", start, FILE_FILTER)
+        store = Settings()
+        start = store.get_dir(keys.CLASSIFY_LAST_DIR) or QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.PicturesLocation)
+        path, _ = QFileDialog.getOpenFileName(self, "Open Image", str(start), FILE_FILTER)
         if path:
-            store.setValue(SETTINGS_LAST_DIR, str(Path(path).parent))
+            store.set(keys.CLASSIFY_LAST_DIR, str(Path(path).parent))
             self.open_image_file(path)
 
     def open_image_file(self, path: Path | str) -> bool:
@@ -507,21 +485,19 @@ class ClassifyTab(QWidget):
     # ------------------------------------------------------------------ messages
     def show_error(self, message: str) -> None:
         log.info("picture not used: %s", message)
-        self.error_label.setText(message)
-        self.error_bar.show()
+        self.error_bar.show_message(message, "warning")
 
     @Slot()
     def clear_error(self) -> None:
-        self.error_label.clear()
-        self.error_bar.hide()
+        self.error_bar.clear()
 
     @property
     def error_message(self) -> str:
-        return self.error_label.text() if self.error_bar.isVisibleTo(self) else ""
+        return self.error_bar.text() if self.error_bar.isVisibleTo(self) else ""
 
     def stop_and_wait(self) -> None:
         """Nothing runs in the background here; stop the pending live classification."""
-        self._classify_timer.stop()
+        self._classify_throttle.cancel()
 
 
 def _local_files(mime: QMimeData | None) -> list[str]:

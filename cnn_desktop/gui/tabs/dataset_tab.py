@@ -15,7 +15,7 @@ import logging
 import threading
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, Slot
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QStackedWidget, QVBoxLayout,
                                QWidget)
@@ -24,19 +24,24 @@ from cnn_desktop import config
 from cnn_desktop.gui.widgets.dataset_grid import DEFAULT_PIXEL_SCALE, PIXEL_SCALES, DatasetGrid
 from cnn_desktop.gui.widgets.dataset_missing_panel import DatasetMissingPanel
 from cnn_desktop.gui.state.image_state import ImageSource
-from cnn_desktop.gui.concurrency.task_runner import TaskRunner
+from cnn_desktop.gui import settings as keys
+from cnn_desktop.gui.concurrency.latest_task import LatestTask
+from cnn_desktop.gui.settings import Settings
+from cnn_desktop.gui.concurrency.training_run import inference_copy
 
 log = logging.getLogger(__name__)
 
 SPLITS = (("test", "Test set"), ("train", "Training set"))
 ZOOM_NAMES = {2: "Small", 3: "Medium", 4: "Large"}
 PREDICTION_CHUNK = 2000
-SETTINGS_ZOOM = "dataset/pixel_scale"
-SETTINGS_MARKS = "dataset/show_predictions"
 
 
-def predict_classes(classifier, images: np.ndarray, stop: threading.Event) -> np.ndarray | None:
-    """The classifier's class for each image, in chunks; None when ``stop`` was set on the way."""
+def predict_classes(model, weights, images: np.ndarray, stop: threading.Event) -> np.ndarray | None:
+    """Runs in a worker thread: the class ``model`` with ``weights`` gives each image, in chunks; None when
+    ``stop`` was set on the way. With a classifier of its own, so Classify never waits for a chunk here."""
+    from cnn_desktop.core.inference import Classifier
+
+    classifier = Classifier(inference_copy(model, weights))
     classes = np.empty(len(images), np.uint8)
     for start in range(0, len(images), PREDICTION_CHUNK):
         if stop.is_set():
@@ -50,9 +55,11 @@ class DatasetTab(QWidget):
         super().__init__(parent)
         self.model_state, self.image_state, self.data_state = model_state, image_state, data_state
         self._predictions: dict[str, np.ndarray] = {}  # split -> class per image, for the model in use
-        self._model_generation = 0  # bumped when the model or its weights change, to drop stale predictions
-        self._prediction_runner: TaskRunner | None = None
-        self._prediction_stop: threading.Event | None = None
+        # Only the newest prediction counts: a change of model, weights or data cancels the one under way.
+        self._marks_task = LatestTask("dataset-predictions", self)
+        self._marks_task.finished.connect(self._on_predictions)
+        self._marks_task.failed.connect(self._on_predictions_failed)
+        self._marks_split: str | None = None  # the split the task under way predicts
         self._stopped = False  # the window is closing: start no more background work
 
         self.loading_label = QLabel("Loading Fashion-MNIST…")
@@ -93,13 +100,10 @@ class DatasetTab(QWidget):
         self.marks_check = QCheckBox("Mark the model's answers")
         self.marks_check.setToolTip("A green ✓ where the model in use gets the image right, a red ✗ where it is wrong")
 
-        settings = QSettings()
-        try:
-            scale = int(settings.value(SETTINGS_ZOOM, DEFAULT_PIXEL_SCALE))
-        except (TypeError, ValueError):
-            scale = DEFAULT_PIXEL_SCALE
+        store = Settings()
+        scale = store.get_int(keys.DATASET_PIXEL_SCALE, DEFAULT_PIXEL_SCALE)
         self.zoom_combo.setCurrentIndex(max(0, self.zoom_combo.findData(scale)))
-        self.marks_check.setChecked(str(settings.value(SETTINGS_MARKS, "true")).lower() == "true")
+        self.marks_check.setChecked(store.get_bool(keys.DATASET_MARKS, True))
 
         self.grid = DatasetGrid()
         self.grid.set_pixel_scale(self.zoom_combo.currentData())
@@ -158,7 +162,7 @@ class DatasetTab(QWidget):
     @Slot()
     def _on_data_loaded(self) -> None:
         # (Another copy of) the data: predictions are per image of a split, and one running may be for the old one.
-        self._model_generation += 1
+        self._marks_task.cancel()
         self._predictions.clear()
         self._update_page()
         self._show_selection()
@@ -189,7 +193,7 @@ class DatasetTab(QWidget):
     def _on_zoom_changed(self, _index: int) -> None:
         scale = self.zoom_combo.currentData()
         self.grid.set_pixel_scale(scale)
-        QSettings().setValue(SETTINGS_ZOOM, scale)
+        Settings().set(keys.DATASET_PIXEL_SCALE, scale)
 
     # ------------------------------------------------------------------ sending an image to another tab
     def send_image(self, row: int, tab_name: str) -> None:
@@ -223,16 +227,14 @@ class DatasetTab(QWidget):
 
     @Slot()
     def _on_model_changed(self) -> None:
-        self._model_generation += 1
+        self._marks_task.cancel()
         self._predictions.clear()
         self.grid.images_model.set_predictions(None)
-        if self._prediction_stop is not None:
-            self._prediction_stop.set()
         self._refresh_predictions()
 
     @Slot(bool)
     def _on_marks_toggled(self, checked: bool) -> None:
-        QSettings().setValue(SETTINGS_MARKS, checked)
+        Settings().set(keys.DATASET_MARKS, checked)
         self.grid.images_model.set_predictions(self._shown_predictions())
         self._refresh_predictions()
 
@@ -242,31 +244,23 @@ class DatasetTab(QWidget):
         if (self._stopped or not self.marks_check.isChecked() or not self.model_state.ready or dataset is None
                 or not self.isVisible() or self.split in self._predictions):
             return
-        if self._prediction_runner is not None:
-            return  # when it ends, _on_predictions_done calls this again
-        split, generation = self.split, self._model_generation
-        images, _ = dataset.split(split)
-        classifier = self.model_state.classifier
+        if self._marks_task.running and self._marks_split == self.split:
+            return
+        images, _ = dataset.split(self.split)
         stop = threading.Event()
-
-        def predict():
-            return split, generation, predict_classes(classifier, images, stop)
-
-        self._prediction_stop = stop
-        self._prediction_runner = TaskRunner(predict, cancel=stop.set, name="dataset-predictions", parent=self)
-        self._prediction_runner.finished.connect(self._on_predictions)
-        self._prediction_runner.failed.connect(self._on_predictions_failed)
-        self._prediction_runner.done.connect(self._on_predictions_done)
-        self._prediction_runner.start()
+        self._marks_split = self.split
+        # The weights are read here, in the GUI thread that swaps them: the worker copies a consistent set.
+        self._marks_task.start(predict_classes, self.model_state.model, self.model_state.model.get_weights(), images,
+                               stop, cancel=stop.set)
 
     @Slot(object)
-    def _on_predictions(self, result) -> None:
-        split, generation, classes = result
-        if classes is None or generation != self._model_generation:
-            return  # stopped, or made with weights that have changed since
-        self._predictions[split] = classes
-        if split == self.split:
+    def _on_predictions(self, classes) -> None:
+        if classes is None:
+            return  # stopped
+        self._predictions[self._marks_split] = classes
+        if self._marks_split == self.split:
             self.grid.images_model.set_predictions(self._shown_predictions())
+        self._refresh_predictions()  # the split shown may have changed meanwhile
 
     @Slot(str, str)
     def _on_predictions_failed(self, message: str, _details: str) -> None:
@@ -274,18 +268,10 @@ class DatasetTab(QWidget):
         log.warning("no prediction marks: %s", message)
         self.marks_check.setToolTip(f"The model's answers could not be computed: {message}")
 
-    @Slot()
-    def _on_predictions_done(self) -> None:
-        runner, self._prediction_runner, self._prediction_stop = self._prediction_runner, None, None
-        if runner is not None:
-            runner.deleteLater()
-        self._refresh_predictions()
-
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._refresh_predictions()
 
     def stop_and_wait(self) -> None:
         self._stopped = True
-        if self._prediction_runner is not None:
-            self._prediction_runner.stop_and_wait()
+        self._marks_task.stop_and_wait()

@@ -15,7 +15,7 @@ import logging
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -29,6 +29,7 @@ from cnn_desktop.gui.widgets.how_it_works_panel import HowItWorksPanel
 from cnn_desktop.gui.state.image_state import ImageSource
 from cnn_desktop.gui.widgets.layer_list import LayerList
 from cnn_desktop.gui.widgets.receptive_field_view import ReceptiveFieldView
+from cnn_desktop.gui.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +107,7 @@ class InspectTab(QWidget):
         splitter.setSizes([360, 840])
         QVBoxLayout(self).addWidget(splitter)
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_INTERVAL_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_throttle = Throttle(self.refresh, REFRESH_INTERVAL_MS, self)
 
         model_state.modelChanged.connect(self._on_model_changed)
         model_state.weightsChanged.connect(self._on_weights_changed)
@@ -229,13 +227,13 @@ class InspectTab(QWidget):
     @Slot()
     def _schedule_refresh(self, *_) -> None:
         self._dirty = True
-        if self.isVisible() and not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+        if self.isVisible():
+            self._refresh_throttle.request()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty:
-            self._refresh_timer.start()
+            self._refresh_throttle.request()
 
     @Slot()
     def refresh(self) -> None:
@@ -318,4 +316,4 @@ class InspectTab(QWidget):
 
     def stop_and_wait(self) -> None:
         """Nothing runs in a thread here (a forward pass takes milliseconds); just stop the pending refresh."""
-        self._refresh_timer.stop()
+        self._refresh_throttle.cancel()

@@ -10,12 +10,13 @@ without asking each row for its size.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from cnn_desktop import config
 from cnn_desktop.gui.widgets.network_input_view import to_grey_qimage
+from cnn_desktop.gui.throttle import Throttle
 
 # Custom roles of the model (besides Display = class name, Decoration = the 28x28 QImage).
 IndexRole = Qt.ItemDataRole.UserRole + 1  # the image's index in its split ("test #123")
@@ -202,11 +203,9 @@ class DatasetGrid(QListView):
         self._apply_cell_size()
 
         # Coalesce scrolls, resizes and resets into one range report per event-loop turn.
-        self._range_timer = QTimer(self)
-        self._range_timer.setSingleShot(True)
-        self._range_timer.timeout.connect(self._report_visible_range)
-        self.verticalScrollBar().valueChanged.connect(self._schedule_range_report)
-        self.images_model.modelReset.connect(self._schedule_range_report)
+        self._range_throttle = Throttle(self._report_visible_range, 0, self)
+        self.verticalScrollBar().valueChanged.connect(self._range_throttle.request)
+        self.images_model.modelReset.connect(self._range_throttle.request)
 
     @property
     def pixel_scale(self) -> int:
@@ -220,7 +219,7 @@ class DatasetGrid(QListView):
         self._apply_cell_size()
         if first >= 0:  # keep the same images in view
             self.scrollTo(self.images_model.index(first), QListView.ScrollHint.PositionAtTop)
-        self._schedule_range_report()
+        self._range_throttle.request()
 
     def _apply_cell_size(self) -> None:
         cell = self.thumbnail_delegate.cell_size(self.font())
@@ -235,7 +234,7 @@ class DatasetGrid(QListView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._schedule_range_report()
+        self._range_throttle.request()
 
     def visible_rows(self) -> tuple[int, int]:
         """First and last row whose cells are at least half in view; (-1, -1) when there are none."""
@@ -256,10 +255,6 @@ class DatasetGrid(QListView):
             per_row += 1
         rows_in_view = max(1, (viewport.height() - top - cell.height() // 2 - 1) // cell.height() + 1)
         return first.row(), min(count - 1, first.row() + rows_in_view * per_row - 1)
-
-    @Slot()
-    def _schedule_range_report(self) -> None:
-        self._range_timer.start(0)  # (not connected to the timer directly: valueChanged's int would become the delay)
 
     @Slot()
     def _report_visible_range(self) -> None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-log = logging.getLogger(__name__)
+from cnn_desktop.gui import settings as keys
+from cnn_desktop.gui.settings import Settings
+from cnn_desktop.gui.widgets.message_bar import MessageBar
 
-SETTINGS_LAST_FOLDER = "dataset/last_folder"
+log = logging.getLogger(__name__)
 
 
 class DatasetMissingPanel(QWidget):
@@ -31,10 +33,7 @@ class DatasetMissingPanel(QWidget):
         title_font.setPointSizeF(title_font.pointSizeF() * 1.3)
         title_font.setBold(True)
         self.title_label.setFont(title_font)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message_label.setTextFormat(Qt.TextFormat.PlainText)  # paths may hold anything
+        self.message_bar = MessageBar()  # plain text: paths may hold anything
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
 
@@ -52,7 +51,7 @@ class DatasetMissingPanel(QWidget):
         column = QVBoxLayout()
         column.addStretch(1)  # a little above the middle
         column.addWidget(self.title_label)
-        column.addWidget(self.message_label)
+        column.addWidget(self.message_bar)
         column.addLayout(buttons)
         column.addWidget(self.status_label)
         column.addStretch(2)
@@ -67,16 +66,17 @@ class DatasetMissingPanel(QWidget):
         data_state.failed.connect(self._on_failed)
         data_state.loaded.connect(self._on_loaded)
         data_state.loadingChanged.connect(self._on_loading_changed)
-        self.message_label.setText(data_state.error)
+        if data_state.error:
+            self.message_bar.show_message(data_state.error, "critical")
         self._on_loading_changed(data_state.loading)
 
     @property
     def message(self) -> str:
-        return self.message_label.text()
+        return self.message_bar.text()
 
     @Slot()
     def choose_folder(self) -> None:
-        start = QSettings().value(SETTINGS_LAST_FOLDER, "") or str(Path.home())
+        start = Settings().get_dir(keys.DATASET_LAST_FOLDER) or Path.home()
         folder = QFileDialog.getExistingDirectory(self, "Folder with the Fashion-MNIST files", str(start))
         if folder:
             self.load_from_folder(folder)
@@ -86,7 +86,7 @@ class DatasetMissingPanel(QWidget):
         """Try the four files in ``folder``; the outcome arrives as data_state.loaded or .failed."""
         if self.data_state.loading:
             return
-        QSettings().setValue(SETTINGS_LAST_FOLDER, str(folder))
+        Settings().set(keys.DATASET_LAST_FOLDER, str(folder))
         log.info("loading Fashion-MNIST from the chosen folder %s", folder)
         self._start(f"Loading Fashion-MNIST from {folder}…")
         self.data_state.reload(data_dir=str(folder))
@@ -112,7 +112,7 @@ class DatasetMissingPanel(QWidget):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.retrying = False
-        self.message_label.setText(message)
+        self.message_bar.show_message(message, "critical")
         self.status_label.setText("")
 
     @Slot()

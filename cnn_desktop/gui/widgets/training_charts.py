@@ -16,9 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, Qt, Slot
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from cnn_desktop.gui.throttle import Throttle
+from cnn_desktop.gui.widgets.messages import show_warning
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +109,7 @@ class TrainingCharts(QWidget):
         layout.addWidget(self._plots_area, 1)
         layout.addLayout(buttons)
 
-        self._redraw_timer = QTimer(self)
-        self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
-        self._redraw_timer.timeout.connect(self.flush)
+        self._redraw_throttle = Throttle(self.flush, REDRAW_INTERVAL_MS, self)
         self._apply_palette()
         self.reset()
 
@@ -167,15 +168,14 @@ class TrainingCharts(QWidget):
 
     def _mark_dirty(self) -> None:
         self._dirty = True
-        if not self._redraw_timer.isActive():
-            self._redraw_timer.start()
+        self._redraw_throttle.request()
 
     # ------------------------------------------------------------------ drawing
     @Slot()
     def flush(self) -> None:
-        """Draw what has been collected (the timer calls this; call it to draw at once)."""
+        """Draw what has been collected (the throttle calls this; call it to draw at once)."""
+        self._redraw_throttle.cancel()
         if not self._dirty:
-            self._redraw_timer.stop()  # nothing new since the last tick: sleep until the next point
             return
         self._dirty = False
         epochs_of_points = np.asarray(self._batch_epoch)
@@ -297,4 +297,4 @@ class TrainingCharts(QWidget):
         try:
             write(path)
         except OSError as exc:
-            QMessageBox.warning(self, title, f"Could not write {path}:\n{exc.strerror or exc}")
+            show_warning(self, title, f"Could not write {path}:\n{exc.strerror or exc}")

@@ -1,0 +1,75 @@
+"""An inline message: the platform's icon for its kind, wrapped selectable text, optionally a dismiss button.
+
+The app tells the user things in place with this bar instead of a dialog to
+dismiss (which would block the event loop): invalid settings, what a training
+came to, a picture that cannot be used.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QStyle, QToolButton, QWidget
+
+ICONS = {"information": QStyle.StandardPixmap.SP_MessageBoxInformation,
+         "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
+         "critical": QStyle.StandardPixmap.SP_MessageBoxCritical}
+
+
+class MessageBar(QFrame):
+    """Hidden until ``show_message(text, kind)``; ``clear()`` (or the dismiss button) hides it again."""
+
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, dismissable: bool = False, framed: bool = False,
+                 accessible_name: str = ""):
+        super().__init__(parent)
+        if framed:
+            self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._kind = ""
+        self._icon = QLabel(self)
+        self._icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self._label = QLabel(self)
+        self._label.setWordWrap(True)
+        self._label.setTextFormat(Qt.TextFormat.PlainText)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        if accessible_name:
+            self._label.setAccessibleName(accessible_name)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4) if framed else layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self._label, 1)
+        if dismissable:
+            dismiss = QToolButton(self)
+            dismiss.setText("✕")
+            dismiss.setAutoRaise(True)
+            dismiss.setToolTip("Dismiss this message")
+            dismiss.clicked.connect(self._dismiss)
+            layout.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "information") -> None:
+        """Show ``text`` with the icon of ``kind``: "information", "warning" or "critical"."""
+        size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
+        self._icon.setPixmap(self.style().standardIcon(ICONS[kind]).pixmap(size, size))
+        self._label.setText(text)
+        self._label.setAccessibleDescription(kind)
+        self._kind = kind
+        self.show()
+
+    def clear(self) -> None:
+        self._label.clear()
+        self._kind = ""
+        self.hide()
+
+    def text(self) -> str:
+        return self._label.text()
+
+    @property
+    def kind(self) -> str:
+        """The kind of the message shown; empty when none is."""
+        return self._kind
+
+    def _dismiss(self) -> None:
+        self.clear()
+        self.dismissed.emit()
