@@ -222,11 +222,15 @@ def test_two_processes_record_at_the_same_time(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         from cnn_desktop.core.run_store import RunStore
+        from pathlib import Path
         store = RunStore({str(tmp_path)!r})
-        while time.time() < float(sys.argv[1]):  # both start writing at the same moment
+        Path({str(tmp_path)!r}, "ready-" + sys.argv[1]).touch()
+        deadline = time.monotonic() + 60
+        while len(list(Path({str(tmp_path)!r}).glob("ready-*"))) < 2:  # both start writing at the same moment
+            assert time.monotonic() < deadline, "the other writer never started"
             time.sleep(0.001)
         for number in range({runs_per_process}):
-            run_id = store.start_run(name=f"{{sys.argv[2]}} {{number}}", hyperparameters={{"writer": sys.argv[2]}})
+            run_id = store.start_run(name=f"{{sys.argv[1]}} {{number}}", hyperparameters={{"writer": sys.argv[1]}})
             for epoch in range(1, {epochs} + 1):
                 store.add_epoch(run_id, epoch, loss=1 / epoch, accuracy=0.1 * epoch)
                 store.heartbeat(run_id)
@@ -234,8 +238,7 @@ def test_two_processes_record_at_the_same_time(tmp_path):
         store.close()
     """)
     env = {**os.environ, DATA_HOME_ENV_VAR: str(tmp_path)}
-    start_at = str(time.time() + 3.0)  # after both interpreters have started
-    writers = [subprocess.Popen([sys.executable, "-c", script, start_at, name], cwd=ROOT, env=env,
+    writers = [subprocess.Popen([sys.executable, "-c", script, name], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
     outputs = [writer.communicate(timeout=120) for writer in writers]
     assert [writer.returncode for writer in writers] == [0, 0], outputs
