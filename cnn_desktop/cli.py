@@ -226,10 +226,9 @@ class _TextProgress:
 
 
 def _format_seconds(seconds: float) -> str:
-    if seconds != seconds or seconds == float("inf"):
-        return "--:--"
-    seconds = int(round(seconds))
-    return f"{seconds // 60:d}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    from cnn_desktop.core.formatting import format_duration
+
+    return format_duration(seconds, unknown="--:--")
 
 
 def cmd_train(args) -> int:
@@ -265,7 +264,8 @@ def _load_design_arg(args):
 def _train(args, recorder, design) -> int:
     from cnn_desktop.core.design import model_name
     from cnn_desktop.core.evaluation import evaluate
-    from cnn_desktop.core.model_io import make_card, save_model
+    from cnn_desktop.core.model_card import training_card
+    from cnn_desktop.core.model_io import save_model
     from cnn_desktop.core.training import TrainingConfig, TrainingConfigError, TrainingSession
 
     from cnn_desktop.core.model_io import ModelFileError, check_save_location
@@ -286,11 +286,11 @@ def _train(args, recorder, design) -> int:
     progress = _TextProgress(sys.stderr)
     if recorder is not None:
         recorder.wrap(progress)
+    data = _load_data(args)
     try:
-        session = TrainingSession(training_config, data=_load_data(args), listener=recorder or progress)
+        session = TrainingSession(training_config, data=data, listener=recorder or progress)
     except TrainingConfigError as exc:
         raise CliError(str(exc)) from None
-    data = session._data
     if recorder is not None and recorder.recording:
         print(f"Recording this run in {recorder.database_path} "
               f"(curves: tensorboard --logdir {recorder.database_path.parent})", file=sys.stderr, flush=True)
@@ -307,20 +307,9 @@ def _train(args, recorder, design) -> int:
     test = evaluate(result.model, data.test_images, data.test_labels)
     if recorder is not None:
         recorder.record_test(test)
-    cfg = result.config
-    card = make_card(
-        preset=cfg.preset, epochs=result.epochs_completed, batch_size=cfg.batch_size,
-        learning_rate=cfg.learning_rate, test_accuracy=round(test.accuracy, 6), test_loss=round(test.loss, 6),
-        training_seconds=round(result.seconds, 1), dataset_checksum=data.checksum,
-        parameters=int(result.model.count_params()), name=out.stem,
-        status=result.status, best_epoch=result.best_epoch, limit=cfg.limit, seed=cfg.seed,
-        validation=cfg.validation, early_stopping_patience=cfg.early_stopping_patience,
-        images_per_second=round(result.images_per_second, 1),
-        history={key: [round(v, 6) for v in values] for key, values in result.history.items()},
-        command="cnn-desktop " + " ".join(sys.argv[1:]),
-        design=None if design is None else design.to_dict(),
-        run_id=None if recorder is None else recorder.run_id,
-    )
+    card = training_card(result.config, result, evaluation=test, dataset_checksum=data.checksum, name=out.stem,
+                         command="cnn-desktop " + " ".join(sys.argv[1:]),
+                         run_id=None if recorder is None else recorder.run_id)
     try:
         save_model(result.model, out, card)
     except OSError as exc:
@@ -349,11 +338,13 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_classify(args) -> int:
-    from cnn_desktop.core.inference import Classifier
+    from cnn_desktop.core.calibration import load_calibration
+    from cnn_desktop.core.inference import HINTS, Classifier, unsure_hints
     from cnn_desktop.core.preprocessing import ImageError, prepare_file
 
-    model, _card = _load_model(_model_path(args))
-    classifier = Classifier(model)
+    model_path = _model_path(args)
+    model, card = _load_model(model_path)
+    classifier = Classifier(model, load_calibration(model_path, card))
     failures = 0
     for path in args.files:
         try:
@@ -363,11 +354,13 @@ def cmd_classify(args) -> int:
             print(f"cnn-desktop: {one_line(path)}: {one_line(exc)}", file=sys.stderr)
             continue
         prediction = classifier.classify(prepared.image)
+        hints = [HINTS[key] for key in unsure_hints("photo")] if prediction.unsure else []
         if args.json:
-            print(json.dumps({"file": str(path), **prediction.to_dict()}), flush=True)
+            print(json.dumps({"file": str(path), **prediction.to_dict(), "hints": hints}), flush=True)
         else:
             top = ", ".join(f"{label} {p:.1%}" for label, p in prediction.top_k(args.top))
-            print(f"{one_line(path)}: {prediction.label} ({top})", flush=True)
+            unsure = f" - unsure: {prediction.message} {' '.join(hints)}" if prediction.unsure else ""
+            print(f"{one_line(path)}: {prediction.label} ({top}){unsure}", flush=True)
     return EXIT_ERROR if failures else EXIT_OK
 
 

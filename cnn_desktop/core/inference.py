@@ -3,36 +3,85 @@
 ``model.predict()`` sets up a whole data pipeline per call (~60 ms here); the
 classifier instead calls a ``tf.function`` traced once for a fixed input
 signature, which costs about a millisecond for one image.
+
+Probabilities are calibrated (the model card's temperature) and each prediction says
+whether the network is unsure, and why (see ``calibration``); ``unsure_hints`` gives
+what the user can do about it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from cnn_desktop import config
-from cnn_desktop.core.evaluation import softmax
+from cnn_desktop.core.calibration import Calibration, calibrated_probabilities
 from cnn_desktop.core.model import FEATURE_MAP_LAYER_TYPES
+
+log = logging.getLogger(__name__)
+
+# Why a prediction is unsure (Calibration.reason): the calibrated top probability is below one
+# half; the strongest class evidence (largest logit) is weaker than for nearly all training
+# images; the network's features are far from every class it knows.
+UNSURE_REASONS = ("low_confidence", "weak_evidence", "unfamiliar")
+UNSURE_TEXT = {
+    "low_confidence": "The network is unsure: no class is more likely than not.",
+    "weak_evidence": "The network is unsure: it finds little of any item it knows.",
+    "unfamiliar": "The network is unsure: this looks unlike anything it was trained on.",
+}
+# What a user can do, by where the picture came from.
+HINTS = {
+    "fill_outline": "Fill the outline with the bucket: the network knows solid items, not line drawings.",
+    "one_item": "Crop the picture to one item.",
+    "plain_background": "Use a plainer background.",
+}
+HINTS_BY_SOURCE = {"drawing": ("fill_outline",), "photo": ("one_item", "plain_background")}
+
+
+def unsure_hints(source: str) -> tuple[str, ...]:
+    """Hint keys (into HINTS) for an unsure prediction of a "drawing" (the canvas) or a "photo"."""
+    return HINTS_BY_SOURCE.get(source, HINTS_BY_SOURCE["photo"])
 
 
 @dataclass(frozen=True)
 class Prediction:
-    probabilities: np.ndarray  # (10,) float32, sums to 1
+    probabilities: np.ndarray  # (10,) float32, calibrated, sums to 1
     index: int
     label: str
+    unsure: bool = False
+    reason: str = ""  # "" when sure, else one of UNSURE_REASONS
 
     @property
     def confidence(self) -> float:
         return float(self.probabilities[self.index])
+
+    @property
+    def message(self) -> str:
+        """One sentence for the user when unsure; "" otherwise."""
+        return UNSURE_TEXT.get(self.reason, "") if self.unsure else ""
 
     def top_k(self, k: int = 3) -> list[tuple[str, float]]:
         order = np.argsort(-self.probabilities, kind="stable")[:k]
         return [(config.CLASS_NAMES[i], float(self.probabilities[i])) for i in order]
 
     def to_dict(self) -> dict:
-        return {"label": self.label, "index": self.index, "probabilities": [float(p) for p in self.probabilities]}
+        return {"label": self.label, "index": self.index, "confidence": self.confidence,
+                "unsure": self.unsure, "reason": self.reason or None,
+                "probabilities": [float(p) for p in self.probabilities]}
+
+
+def feature_model(model):
+    """A model giving (penultimate features, logits) in one pass: the last layer's input and output; or None."""
+    import keras
+
+    try:
+        return keras.Model(model.inputs[0], [model.layers[-1].input, model.outputs[0]])
+    except Exception as exc:  # a model without a single last layer on a single input
+        log.debug("no penultimate features for this model: %s", exc)
+        return None
 
 
 def _as_batch(images: np.ndarray) -> np.ndarray:
@@ -54,48 +103,81 @@ def _as_batch(images: np.ndarray) -> np.ndarray:
 
 
 class Classifier:
-    """Ten probabilities, the top class and the top-k for one image or a batch.
+    """Calibrated probabilities, the top class, the top-k and "unsure" for one image or a batch.
 
     Thread-safe: calls are serialised, and ``set_weights`` swaps in a snapshot
     between calls (the app refreshes it at every epoch end of a training).
+    Pass the model's calibration (``calibration.load_calibration(path, card)``);
+    without one, probabilities are the plain softmax and only low confidence makes it unsure.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, calibration: Calibration | None = None):
         import tensorflow as tf
 
         self.model = model
         self._lock = threading.Lock()
+        both = feature_model(model)
+        network = both if both is not None else model
+        self._has_features = both is not None
         self._forward = tf.function(
-            lambda x: model(x, training=False),
+            lambda x: network(x, training=False),
             input_signature=[tf.TensorSpec((None, *config.INPUT_SHAPE), tf.float32)],
             reduce_retracing=True,
         )
+        self.calibration = Calibration()
+        self.set_calibration(calibration)
+
+    def set_calibration(self, calibration: Calibration | None) -> None:
+        """Use ``calibration`` from now on (None: the plain softmax); feature statistics of another width are dropped."""
+        calibration = calibration or Calibration()
+        features = calibration.features
+        if features is not None:
+            width = int(self.model.layers[-1].input.shape[-1]) if self._has_features else None
+            if width != features.width:
+                log.warning("feature statistics for %s features do not fit this model (%s): not used",
+                            features.width, width)
+                calibration = Calibration(calibration.temperature, calibration.min_confidence,
+                                          calibration.min_max_logit)
+        self.calibration = calibration
 
     def set_weights(self, weights) -> None:
         with self._lock:
             self.model.set_weights(weights)
 
-    def logits(self, images: np.ndarray) -> np.ndarray:
+    def _run(self, images: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         batch = _as_batch(images)
         with self._lock:
-            return self._forward(batch).numpy()
+            outputs = self._forward(batch)
+        if self._has_features:
+            features, logits = outputs
+            return np.asarray(features), np.asarray(logits)
+        return None, np.asarray(outputs)
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        """Raw logits (before temperature scaling)."""
+        return self._run(images)[1]
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        return softmax(self.logits(images).astype(np.float64)).astype(np.float32)
+        """Calibrated probabilities (the logits divided by the temperature, then softmax)."""
+        return calibrated_probabilities(self.logits(images), self.calibration.temperature).astype(np.float32)
 
     def classify(self, image: np.ndarray) -> Prediction:
-        probabilities = self.probabilities(image)
-        if probabilities.shape[0] != 1:
+        predictions = self.classify_batch(image)
+        if len(predictions) != 1:
             raise ValueError("classify() takes one image; use classify_batch() for several")
-        return _prediction(probabilities[0])
+        return predictions[0]
 
     def classify_batch(self, images: np.ndarray) -> list[Prediction]:
-        return [_prediction(row) for row in self.probabilities(images)]
+        features, logits = self._run(images)
+        calibration = self.calibration
+        probabilities = calibrated_probabilities(logits, calibration.temperature).astype(np.float32)
+        reasons = calibration.reason(logits, features)
+        return [_prediction(row, reason) for row, reason in zip(probabilities, reasons)]
 
 
-def _prediction(probabilities: np.ndarray) -> Prediction:
+def _prediction(probabilities: np.ndarray, reason: str = "") -> Prediction:
     index = int(np.argmax(probabilities))
-    return Prediction(probabilities, index, config.CLASS_NAMES[index])
+    return Prediction(probabilities, index, config.CLASS_NAMES[index], bool(reason), str(reason))
 
 
 @dataclass(frozen=True)
