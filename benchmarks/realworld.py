@@ -37,12 +37,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cnn_desktop import config  # noqa: E402
-from cnn_desktop.core.evaluation import predict_logits, softmax  # noqa: E402
+from cnn_desktop.core.calibration import (Calibration, calibrated_probabilities,  # noqa: E402
+                                          expected_calibration_error, load_calibration, logits_and_features,
+                                          unsure_mask)
 from cnn_desktop.core.preprocessing import ImageError, prepare_file, prepare_pixels  # noqa: E402
 
 DRAWINGS_DIR = Path(__file__).resolve().parent / "realworld"
 DEFAULT_MODEL = ROOT / "resources" / "models" / "default.keras"
-ECE_BINS = 15
 SEED = 12
 
 # Renderings are drawn at this multiple of 28 px and reduced back, so that lines are anti-aliased like a
@@ -319,45 +320,40 @@ def prepare_photos(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------- scores
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
-    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by how many fall in each."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        members = which == b
-        if members.any():
-            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(error)
-
-
 def score(name: str, model_name: str, logits: np.ndarray, labels: np.ndarray, refused: np.ndarray | None = None,
-          temperature: float | None = None, categories: list[str] | None = None) -> dict:
-    """One row of the table: accuracy (refused inputs count as wrong), per class, ECE raw and calibrated."""
+          calibration: Calibration | None = None, features: np.ndarray | None = None,
+          categories: list[str] | None = None) -> dict:
+    """One row of the table: accuracy (refused inputs count as wrong), per class, ECE, the unsure share.
+
+    ECE is over the inputs the app did classify; raw (softmax) and at the calibration's temperature.
+    "unsure" is what the app would say (the calibration's rules); "sure_accuracy" the accuracy of the rest.
+    """
+    calibration = calibration or Calibration()
     labels = np.asarray(labels)
-    refused = np.zeros(len(labels), bool) if refused is None else np.asarray(refused)
-    probabilities = softmax(logits.astype(np.float64))
-    correct = (probabilities.argmax(axis=1) == labels) & ~refused
+    refused = np.zeros(len(labels), bool) if refused is None else np.asarray(refused, bool)
     kept = ~refused
+    raw = calibrated_probabilities(logits, 1.0)
+    calibrated = calibrated_probabilities(logits, calibration.temperature)
+    predicted = raw.argmax(axis=1)
+    correct = (predicted == labels) & kept
+    unsure = unsure_mask(logits, calibration, features) & kept
+    sure = kept & ~unsure
     row = {
         "set": name, "model": model_name, "count": int(len(labels)), "accuracy": float(correct.mean()),
         "refused": int(refused.sum()),
-        "ece": expected_calibration_error(probabilities[kept], labels[kept]) if kept.any() else None,
-        "mean_confidence": float(probabilities[kept].max(axis=1).mean()) if kept.any() else None,
+        "ece": expected_calibration_error(raw[kept], labels[kept]) if kept.any() else None,
+        "temperature": float(calibration.temperature),
+        "ece_calibrated": expected_calibration_error(calibrated[kept], labels[kept]) if kept.any() else None,
+        "mean_confidence": float(calibrated[kept].max(axis=1).mean()) if kept.any() else None,
+        "unsure_share": float(unsure.mean()),
+        "sure_accuracy": float(correct[sure].mean()) if sure.any() else None,
         "per_class": {config.CLASS_NAMES[c]: float(correct[labels == c].mean())
                       for c in range(config.NUM_CLASSES) if (labels == c).any()},
-        "predicted": {config.CLASS_NAMES[c]: int(((probabilities.argmax(axis=1) == c) & kept).sum())
-                      for c in range(config.NUM_CLASSES)},
+        "predicted": {config.CLASS_NAMES[c]: int(((predicted == c) & kept).sum()) for c in range(config.NUM_CLASSES)},
     }
-    if temperature is not None:
-        calibrated = softmax(logits.astype(np.float64) / temperature)
-        row["temperature"] = float(temperature)
-        row["ece_calibrated"] = expected_calibration_error(calibrated[kept], labels[kept]) if kept.any() else None
     if categories is not None:
         categories = np.asarray(categories)
-        row["per_category"] = {c: float(correct[categories == c].mean()) for c in dict.fromkeys(categories)}
+        row["per_category"] = {str(c): float(correct[categories == c].mean()) for c in dict.fromkeys(categories)}
     return row
 
 
@@ -406,16 +402,17 @@ def build_inputs(sets=SETS, limit: int | None = None, photos_per_category: int =
 
 
 def measure_model(path: Path, inputs: Inputs, name: str | None = None) -> list[dict]:
+    """Every set's row for the model at ``path``, with the calibration its card (and feature file) give."""
     from cnn_desktop.core.model_io import load_model
 
     model, card = load_model(path)
-    temperature = (card or {}).get("temperature")
-    temperature = float(temperature) if isinstance(temperature, (int, float)) and temperature > 0 else None
+    calibration = load_calibration(path, card)
     rows = []
     for set_name, images in inputs.images.items():
-        logits = predict_logits(model, images if images.dtype == np.uint8 else images[..., None].astype(np.float32))
+        batch = images if images.dtype == np.uint8 else images[..., None].astype(np.float32)
+        logits, features = logits_and_features(model, batch)
         rows.append(score(set_name, name or Path(path).name, logits, inputs.labels[set_name],
-                          inputs.refused.get(set_name), temperature, inputs.categories.get(set_name)))
+                          inputs.refused.get(set_name), calibration, features, inputs.categories.get(set_name)))
     return rows
 
 
@@ -433,19 +430,19 @@ def realworld_rows(model_paths=(DEFAULT_MODEL,), quick: bool = False, sets=SETS,
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """Sets down, models across: accuracy (ECE raw / calibrated)."""
+    """Sets down, models across: accuracy (ECE raw → calibrated; share called unsure)."""
     models = list(dict.fromkeys(row["model"] for row in rows))
-    lines = ["| Set | Images | " + " | ".join(f"`{Path(m).name}`: accuracy (ECE)" for m in models) + " |",
+    lines = ["| Set | Images | " + " | ".join(f"`{Path(m).name}`: accuracy (ECE; unsure)" for m in models) + " |",
              "|---|---|" + "---|" * len(models)]
     for set_name in dict.fromkeys(row["set"] for row in rows):
         cells = []
         for model in models:
             row = next(r for r in rows if r["set"] == set_name and r["model"] == model)
             ece = "–" if row["ece"] is None else f"{row['ece']:.3f}"
-            if row.get("ece_calibrated") is not None:
+            if row["ece_calibrated"] is not None and row["temperature"] != 1.0:
                 ece += f" → {row['ece_calibrated']:.3f} at T={row['temperature']:.2f}"
             refused = f", {row['refused']} refused" if row["refused"] else ""
-            cells.append(f"{row['accuracy']:.1%} ({ece}{refused})")
+            cells.append(f"{row['accuracy']:.1%} ({ece}; {row['unsure_share']:.0%} unsure{refused})")
         count = next(r["count"] for r in rows if r["set"] == set_name)
         lines.append(f"| {set_name} | {count:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

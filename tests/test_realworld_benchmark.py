@@ -115,21 +115,17 @@ def test_border_categories_put_the_item_at_the_edge(test_items):
         assert pixels.shape[2] == 3 and min(pixels.shape[:2]) >= 400
 
 
-def test_expected_calibration_error():
-    labels = np.array([0, 1, 2, 3])
-    sure_and_right = np.eye(10)[labels]
-    assert realworld.expected_calibration_error(sure_and_right, labels) == pytest.approx(0)
-    sure_and_wrong = np.eye(10)[(labels + 1) % 10]
-    assert realworld.expected_calibration_error(sure_and_wrong, labels) == pytest.approx(1)
-    half = np.full((4, 10), 0.5 / 9)
-    half[np.arange(4), [0, 1, 0, 0]] = 0.5  # 50% sure, right half the time
-    assert realworld.expected_calibration_error(half, labels) == pytest.approx(0)
+def test_score_counts_refused_images_as_wrong_and_reports_calibration():
+    from cnn_desktop.core.calibration import Calibration
 
-
-def test_score_counts_refused_images_as_wrong():
-    logits = np.eye(10)[[0, 1, 2, 3]] * 10
-    row = realworld.score("photo", "m", logits, np.array([0, 1, 2, 3]), refused=np.array([0, 0, 1, 0], bool),
-                          temperature=2.0, categories=["a", "a", "b", "b"])
-    assert row["accuracy"] == 0.75 and row["refused"] == 1
-    assert row["per_category"] == {"a": 1.0, "b": 0.5}
-    assert row["ece_calibrated"] > row["ece"]  # softening sure, right answers makes them under-confident
+    logits = np.eye(10)[[0, 1, 2, 3, 4]] * 10
+    logits[4] = 0  # no class stands out: the app would say "unsure"
+    labels = np.array([0, 1, 2, 3, 4])
+    row = realworld.score("photo", "m", logits, labels, refused=np.array([0, 0, 1, 0, 0], bool),
+                          calibration=Calibration(temperature=2.0), categories=["a", "a", "b", "b", "b"])
+    assert row["accuracy"] == pytest.approx(0.6) and row["refused"] == 1
+    assert row["per_category"] == {"a": 1.0, "b": pytest.approx(1 / 3)}  # refused, right, wrong
+    assert row["unsure_share"] == pytest.approx(0.2) and row["sure_accuracy"] == 1.0
+    # Softening sure, right answers makes them under-confident: a worse calibration error.
+    assert row["ece_calibrated"] > row["ece"] and row["temperature"] == 2.0
+    assert "photo" in realworld.markdown_table([row])
