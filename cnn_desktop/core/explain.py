@@ -25,7 +25,6 @@ hands back the chosen layer's output along with the model's output.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -568,17 +567,28 @@ class Explainer:
                                                "attribution_sum": float(attributions.sum())})
 
 
-_explainers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_explainers_lock = threading.Lock()
+_PER_MODEL_ATTRIBUTE = "_cnn_desktop_per_model"
+_per_model_lock = threading.Lock()
+
+
+def per_model(model, factory: Callable):
+    """``factory(model)``, built once per model and kept on the model itself, so it goes when the model goes.
+
+    (A weak-keyed table would not do: its values hold the model and would keep it alive for ever.)
+    """
+    with _per_model_lock:
+        table = vars(model).get(_PER_MODEL_ATTRIBUTE)
+        if table is None:
+            table = {}
+            object.__setattr__(model, _PER_MODEL_ATTRIBUTE, table)  # past Keras' attribute tracking
+        if factory not in table:
+            table[factory] = factory(model)
+        return table[factory]
 
 
 def explainer_for(model) -> Explainer:
-    """The cached :class:`Explainer` of ``model`` (built on first use, dropped with the model)."""
-    with _explainers_lock:
-        explainer = _explainers.get(model)
-        if explainer is None:
-            explainer = _explainers[model] = Explainer(model)
-        return explainer
+    """The model's :class:`Explainer` (built on first use; traced functions are kept with it)."""
+    return per_model(model, Explainer)
 
 
 def explain(model, image, method: str = GRADCAM, class_index: int | str | None = None, **options) -> Explanation:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnn_desktop import config
-from cnn_desktop.core.explain import CONV_LAYER_TYPES, ExplainError, find_layer, run_layers, weights_fingerprint
+from cnn_desktop.core.explain import (
+    CONV_LAYER_TYPES, ExplainError, find_layer, per_model, run_layers, weights_fingerprint)
 
 # Gradient ascent: each step moves every pixel by at most about STEP_SIZE (the gradient is scaled to unit RMS).
 PATTERN_STEPS = 256
@@ -244,14 +244,6 @@ def _blur(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return tf.nn.conv2d(padded, kernel, strides=1, padding="VALID").numpy()
 
 
-_instances: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_instances_lock = threading.Lock()
-
-
 def filter_patterns_for(model) -> FilterPatterns:
-    """The cached :class:`FilterPatterns` of ``model`` (its caches live as long as the model)."""
-    with _instances_lock:
-        instance = _instances.get(model)
-        if instance is None:
-            instance = _instances[model] = FilterPatterns(model)
-        return instance
+    """The model's :class:`FilterPatterns` (its caches live as long as the model)."""
+    return per_model(model, FilterPatterns)
