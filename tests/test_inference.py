@@ -74,3 +74,42 @@ def test_feature_maps_for_every_conv_and_pool_layer(quick_model, dataset):
     assert extractor.filters("conv2d_1").shape == (3, 3, 32, 64)
     with pytest.raises(ValueError, match="not a convolution"):
         extractor.filters("max_pooling2d")
+
+
+def test_temperature_scales_the_probabilities_but_not_the_answer(quick_model, dataset):
+    from cnn_desktop.core.calibration import Calibration, calibrated_probabilities
+
+    plain = Classifier(quick_model)
+    warm = Classifier(quick_model, Calibration(temperature=2.0))
+    images = dataset.test_images[:32]
+    logits = plain.logits(images)
+    np.testing.assert_allclose(warm.probabilities(images), calibrated_probabilities(logits, 2.0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(plain.probabilities(images), calibrated_probabilities(logits, 1.0), rtol=1e-4, atol=1e-6)
+    assert [p.index for p in warm.classify_batch(images)] == [p.index for p in plain.classify_batch(images)]
+    assert all(w.confidence < p.confidence for w, p in zip(warm.classify_batch(images), plain.classify_batch(images)))
+
+
+def test_unsure_state_and_its_reason_reach_the_prediction(quick_model, dataset):
+    from cnn_desktop.core.calibration import Calibration
+    from cnn_desktop.core.inference import HINTS, UNSURE_REASONS, unsure_hints
+
+    image = dataset.test_images[0]
+    sure = Classifier(quick_model, Calibration(min_confidence=0.0)).classify(image)
+    assert not sure.unsure and sure.reason == "" and sure.message == ""
+    assert sure.to_dict()["unsure"] is False and sure.to_dict()["reason"] is None
+    doubtful = Classifier(quick_model, Calibration(min_confidence=1.0)).classify(image)  # nothing is that sure
+    assert doubtful.unsure and doubtful.reason == "low_confidence" and doubtful.message
+    weak = Classifier(quick_model, Calibration(min_confidence=0.0, min_max_logit=1e6)).classify(image)
+    assert weak.reason == "weak_evidence" and weak.reason in UNSURE_REASONS
+    assert doubtful.to_dict()["unsure"] is True
+    assert all(key in HINTS for source in ("drawing", "photo") for key in unsure_hints(source))
+    assert unsure_hints("drawing") == ("fill_outline",)
+
+
+def test_feature_statistics_of_another_width_are_not_used(quick_model, dataset):
+    from cnn_desktop.core.calibration import Calibration, FeatureStatistics
+
+    wrong = FeatureStatistics(np.eye(7, dtype=np.float32), np.zeros((10, 7), np.float32))
+    classifier = Classifier(quick_model, Calibration(max_feature_distance=1.0, features=wrong))
+    assert classifier.calibration.features is None
+    assert classifier.classify(dataset.test_images[0]).probabilities.shape == (10,)

@@ -343,7 +343,9 @@ def logits_and_features(model, images: np.ndarray, batch_size: int = 1000) -> tu
 
 
 def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: int = DEFAULT_HOLDOUT_COUNT,
-                         holdout_start: int | None = None, write: bool = True) -> tuple[Calibration, list[SetReport], dict]:
+                         holdout_start: int | None = None, write: bool = True,
+                         feature_fit_count: int = FEATURE_FIT_COUNT,
+                         report_test: bool = True) -> tuple[Calibration, list[SetReport], dict]:
     """Fit a model's calibration on held-out training images; optionally write it into the model card.
 
     Returns the calibration, reports on the held-out images and (only reported, never used for
@@ -363,7 +365,7 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
     if held_features is not None:
         # The distribution the network knows: training images outside the held-out part, evenly spread.
         outside = np.setdiff1d(np.arange(train_size), np.arange(held_out.start, held_out.stop))
-        chosen = outside[np.linspace(0, len(outside) - 1, min(FEATURE_FIT_COUNT, len(outside))).astype(int)]
+        chosen = outside[np.linspace(0, len(outside) - 1, min(feature_fit_count, len(outside))).astype(int)]
         _logits, fit_features = logits_and_features(model, data.train_images[chosen])
         statistics = FeatureStatistics.fit(fit_features, data.train_labels[chosen])
     calibration = fit_calibration(held_logits, held_labels, features=held_features, statistics=statistics)
@@ -374,9 +376,10 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
         # images deserve: keep the plain softmax and record what the fit gave.
         calibration = Calibration(1.0, calibration.min_confidence, calibration.min_max_logit,
                                   calibration.max_feature_distance, calibration.features)
-    test_logits, test_features = logits_and_features(model, data.test_images)
-    reports = [report_on("held-out training images", held_logits, held_labels, calibration, held_features),
-               report_on("official test set", test_logits, data.test_labels, calibration, test_features)]
+    reports = [report_on("held-out training images", held_logits, held_labels, calibration, held_features)]
+    if report_test:
+        test_logits, test_features = logits_and_features(model, data.test_images)
+        reports.append(report_on("official test set", test_logits, data.test_labels, calibration, test_features))
     fields = {
         **calibration.card_fields(),
         "calibration": {
