@@ -249,9 +249,7 @@ class RunStore:
             with self._guard():
                 self._connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
                 self._connection.execute("PRAGMA foreign_keys = ON")
-                mode = self._connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    log.warning("run history %s is in %s mode, not WAL", self.path, mode)
+                self._enable_wal()
                 self._connection.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
             self.mark_interrupted_runs()
@@ -294,6 +292,23 @@ class RunStore:
     def _read(self, sql: str, parameters=()):
         with self._lock, self._guard():
             return self._connection.execute(sql, parameters).fetchall()
+
+    def _enable_wal(self) -> None:
+        """Switch a new database to WAL mode (it stays so); retried, because SQLite answers "locked" at once,
+        without waiting, when two processes switch the same new file at the same moment."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                mode = self._connection.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode.lower() != "wal":
+                    mode = self._connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    log.warning("run history %s is in %s mode, not WAL", self.path, mode)
+                return
+            except sqlite3.OperationalError as exc:
+                if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self) -> None:
         connection = self._connection
