@@ -10,6 +10,22 @@ from cnn_desktop import config
 from cnn_desktop.core.dataset import to_model_input
 
 
+def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    """Each true class's share of right answers, from a confusion matrix (rows: true classes); 0 for no images."""
+    confusion = np.asarray(confusion)
+    totals = confusion.sum(axis=1)
+    return np.divide(np.diag(confusion), totals, out=np.zeros(len(totals)), where=totals > 0)
+
+
+def best_epoch(val_losses) -> int | None:
+    """The epoch (1-based) with the lowest finite validation loss; None before any (or with none finite)."""
+    losses = np.asarray(val_losses, dtype=np.float64)
+    finite = np.isfinite(losses)
+    if not finite.any():
+        return None
+    return int(np.argmin(np.where(finite, losses, np.inf))) + 1
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
@@ -34,9 +50,7 @@ class Evaluation:
 
     @property
     def per_class_accuracy(self) -> np.ndarray:
-        matrix = self.confusion
-        totals = matrix.sum(axis=1)
-        return np.divide(np.diag(matrix), totals, out=np.zeros(len(totals)), where=totals > 0)
+        return per_class_accuracy(self.confusion)
 
     def indices_for_cell(self, true_class: int, predicted_class: int) -> np.ndarray:
         """Test-image indices with this true label that were predicted as ``predicted_class``."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from cnn_desktop import config
 from cnn_desktop.core import dataset as dataset_module
+from cnn_desktop.core.evaluation import best_epoch as lowest_loss_epoch
 from cnn_desktop.core.model import build_model, compile_model, get_preset, make_schedule
 
 log = logging.getLogger(__name__)
@@ -326,8 +327,7 @@ class TrainingSession:
                 f"for {cfg.early_stopping_patience} epochs; the best epoch's weights were restored.")
         else:
             status, message = "completed", f"Trained {epochs_done} epochs."
-        val_losses = history.get("val_loss", [])
-        best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else None
+        best_epoch = lowest_loss_epoch(history.get("val_loss", []))
         images_seen = progress.images_seen
         result = TrainingResult(
             status=status, config=cfg, model=model, history=history, epochs_completed=epochs_done,
