@@ -91,6 +91,10 @@ DEFAULT_CAM_VARIANT = "hirescam"
 OCCLUSION_PATCH = 6
 OCCLUSION_STRIDE = 2
 OCCLUSION_FILL = 0.0  # the dataset's background: an occluded patch looks like empty background
+# Drops are shown relative to the largest one, but never to less than this: when no patch matters (a
+# confident prediction that survives any one patch covered), the map stays pale instead of turning
+# tiny differences bright red.
+OCCLUSION_MIN_SCALE = 0.05
 # SmoothGrad (Smilkov et al. 2017 suggest 10-20% noise and ~50 samples; 25 are already stable at 28x28).
 SMOOTHGRAD_SAMPLES = 25
 SMOOTHGRAD_NOISE = 0.15
@@ -112,7 +116,7 @@ class Explanation:
     probabilities: np.ndarray  # (10,) for the image as given
     layer: str | None = None  # Grad-CAM's layer
     signed: bool = False
-    scale: float = 1.0  # the raw value a heat of 1 stands for (occlusion: the largest probability drop)
+    scale: float = 1.0  # the largest raw value (occlusion: the largest probability drop)
     complete: bool = True  # False when an occlusion run was stopped early
     options: dict = field(default_factory=dict)
 
@@ -129,8 +133,8 @@ class Explanation:
         if self.signed:
             return f"red: pushes towards {self.class_name}; blue: pushes away from it"
         if self.method == OCCLUSION:
-            return (f"red: covering it lowers the probability of {self.class_name} "
-                    f"(by up to {self.scale:.0%})")
+            amount = f"{self.scale:.0%}" if self.scale >= 0.1 else f"{self.scale:.1%}"
+            return f"red: covering it lowers the probability of {self.class_name} (by up to {amount})"
         return f"red: strongest evidence used for {self.class_name}"
 
     def to_dict(self, decimals: int = 4) -> dict:
@@ -477,8 +481,8 @@ class Explainer:
         """Occlusion sensitivity, one row of patch positions per step (Zeiler & Fergus 2014).
 
         Each pixel's value is the mean probability drop of the class over the patches
-        covering it, clipped at zero and scaled so the largest drop is 1. Stop early by
-        simply not asking for the next row.
+        covering it, clipped at zero and divided by the largest drop (``scale``), or by
+        OCCLUSION_MIN_SCALE when that is larger. Stop early by not asking for the next row.
         """
         size = config.IMAGE_SIZE
         if not (isinstance(patch_size, (int, np.integer)) and 1 <= patch_size <= size):
@@ -503,7 +507,7 @@ class Explainer:
             mean_drop = np.divide(drop_sum, cover, out=np.zeros_like(drop_sum), where=cover > 0)
             positive = np.maximum(mean_drop, 0)
             scale = float(positive.max())
-            heatmap = (positive / scale if scale > 0 else positive).astype(np.float32)
+            heatmap = (positive / max(scale, OCCLUSION_MIN_SCALE)).astype(np.float32)
             yield OcclusionProgress(row + 1, len(starts), heatmap, scale)
 
     def occlusion(self, image, class_index: int | str | None = None, patch_size: int = OCCLUSION_PATCH,
