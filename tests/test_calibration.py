@@ -82,9 +82,6 @@ def test_calibrating_a_model_writes_its_card_and_feature_statistics(calibrated_q
     assert card["calibration"]["holdout_count"] == 2000
     # The quick model was trained on the first 3,000 images only: the last 2,000 really are held out.
     assert card["calibration"]["trained_on_holdout"] is False
-    # A card that does not say what the model was trained on counts as trained on everything.
-    assert cal._trained_on_holdout({}, slice(58000, 60000), 60000) is True
-    assert cal._trained_on_holdout({"holdout": {"start": 55000, "count": 5000}}, slice(58000, 60000), 60000) is False
     assert card["preset"] == "seed"  # the rest of the card is kept
     statistics_file = cal.feature_file(path)
     assert hashlib.sha256(statistics_file.read_bytes()).hexdigest() == card["unsure"]["feature_statistics_sha256"]
@@ -129,6 +126,27 @@ def test_feature_statistics_round_trip_and_refuse_wrong_shapes():
     np.savez(buffer, whitening=np.eye(4), whitened_means=np.zeros((3, 5)))
     with pytest.raises(ValueError):
         FeatureStatistics.from_bytes(buffer.getvalue())
+
+
+def test_held_out_images_are_the_models_own_validation_split(dataset):
+    from cnn_desktop.core.dataset import to_model_input
+    from cnn_desktop.core.training import TrainingConfig, TrainingSession
+
+    card = {"validation": "split", "seed": 3, "limit": 1000}
+    held_out = cal.held_out_images(card, 60_000)
+    assert not held_out.trained_on and len(held_out.indices) == 100
+    # Exactly the images the training session validates on (and so never trains on).
+    session = TrainingSession(TrainingConfig(preset="seed", validation="split", limit=1000, seed=3), data=dataset)
+    _train_x, _train_y, validation_x, validation_y = session._arrays()
+    np.testing.assert_array_equal(validation_x, to_model_input(dataset.train_images[held_out.indices]))
+    np.testing.assert_array_equal(validation_y, dataset.train_labels[held_out.indices])
+    # A range asked for instead: most of it was trained on by a split training; a full training saw all of it.
+    assert cal.held_out_images(card, 60_000, count=500).trained_on
+    assert cal.held_out_images({}, 60_000).trained_on
+    assert list(cal.held_out_images({}, 60_000).indices[[0, -1]]) == [55_000, 59_999]
+    assert not cal.held_out_images({"limit": 3000}, 60_000, count=2000).trained_on
+    with pytest.raises(ValueError, match="outside"):
+        cal.held_out_images({}, 60_000, count=10, start=59_995)
 
 
 def _drawing(draw_on) -> np.ndarray:

@@ -270,13 +270,42 @@ def unsure_mask(logits: np.ndarray, calibration: Calibration, features: np.ndarr
 
 
 # ---------------------------------------------------------------- fitting
-def holdout_slice(train_size: int, count: int = DEFAULT_HOLDOUT_COUNT, start: int | None = None) -> slice:
-    """The held-out training images: ``count`` from ``start``, or the last ``count`` by default."""
-    if start is None:
-        start = train_size - count
+@dataclass(frozen=True)
+class HeldOut:
+    """The training images a calibration is fitted on."""
+
+    indices: np.ndarray  # into the official training split
+    description: str
+    trained_on: bool  # whether the model learned from them (then they are not truly held out)
+
+
+def validation_split_indices(train_size: int, limit: int | None, split: float, seed: int) -> np.ndarray:
+    """The training images TrainingSession holds out with ``validation="split"`` (same permutation, same share)."""
+    used = min(limit, train_size) if limit else train_size
+    count = max(1, int(round(used * split)))
+    return np.random.default_rng(seed).permutation(used)[:count]
+
+
+def held_out_images(card: dict, train_size: int, count: int | None = None, start: int | None = None) -> HeldOut:
+    """Which training images to fit on: the model's own validation split when its card says it had one
+    (and no range is asked for), else ``count`` images from ``start`` (default: the last 5,000)."""
+    card = card or {}
+    limit = card.get("limit") if isinstance(card.get("limit"), int) and card.get("limit") > 0 else None
+    if count is None and start is None and card.get("validation") == "split" and isinstance(card.get("seed"), int):
+        split = _number_in(card.get("validation_split"), 1e-6, 0.9, 0.1)
+        indices = validation_split_indices(train_size, limit, split, card["seed"])
+        return HeldOut(indices, f"the {len(indices):,} training images the model held out for validation "
+                                f"(split {split:g}, seed {card['seed']}), never trained on", False)
+    count = DEFAULT_HOLDOUT_COUNT if count is None else count
+    start = train_size - count if start is None else start
     if count < 1 or start < 0 or start + count > train_size:
         raise ValueError(f"held-out images {start}..{start + count - 1} are outside the {train_size:,} training images")
-    return slice(start, start + count)
+    trained = limit or train_size
+    # A full training, or a random validation split (which trains on most of any range), saw them.
+    trained_on = card.get("validation") == "split" or start < trained
+    last = ", the last ones" if start + count == train_size else ""
+    return HeldOut(np.arange(start, start + count),
+                   f"training images {start}-{start + count - 1} ({count:,}{last})", trained_on)
 
 
 @dataclass(frozen=True)
@@ -342,11 +371,14 @@ def logits_and_features(model, images: np.ndarray, batch_size: int = 1000) -> tu
     return np.concatenate(logits), np.concatenate(features)
 
 
-def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: int = DEFAULT_HOLDOUT_COUNT,
+def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: int | None = None,
                          holdout_start: int | None = None, write: bool = True,
                          feature_fit_count: int = FEATURE_FIT_COUNT,
                          report_test: bool = True) -> tuple[Calibration, list[SetReport], dict]:
     """Fit a model's calibration on held-out training images; optionally write it into the model card.
+
+    The held-out images are the model's own validation split when its card records one (and
+    neither ``holdout_count`` nor ``holdout_start`` is given), else a range (default the last 5,000).
 
     Returns the calibration, reports on the held-out images and (only reported, never used for
     fitting) the official test set, and the card fields written.
@@ -358,18 +390,18 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
     model, _card = load_model(model_path)
     data = data if data is not None else load_dataset()
     train_size = len(data.train_labels)
-    held_out = holdout_slice(train_size, holdout_count, holdout_start)
-    held_logits, held_features = logits_and_features(model, data.train_images[held_out])
-    held_labels = data.train_labels[held_out]
+    held_out = held_out_images(_card, train_size, holdout_count, holdout_start)
+    held_logits, held_features = logits_and_features(model, data.train_images[held_out.indices])
+    held_labels = data.train_labels[held_out.indices]
     statistics = None
     if held_features is not None:
         # The distribution the network knows: training images outside the held-out part, evenly spread.
-        outside = np.setdiff1d(np.arange(train_size), np.arange(held_out.start, held_out.stop))
+        outside = np.setdiff1d(np.arange(train_size), held_out.indices)
         chosen = outside[np.linspace(0, len(outside) - 1, min(feature_fit_count, len(outside))).astype(int)]
         _logits, fit_features = logits_and_features(model, data.train_images[chosen])
         statistics = FeatureStatistics.fit(fit_features, data.train_labels[chosen])
     calibration = fit_calibration(held_logits, held_labels, features=held_features, statistics=statistics)
-    trained_on_holdout = _trained_on_holdout(_card, held_out, train_size)
+    trained_on_holdout = held_out.trained_on
     fitted_temperature = calibration.temperature
     if trained_on_holdout:
         # A temperature fitted on images the model learned is biased towards more confidence than new
@@ -383,10 +415,8 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
     fields = {
         **calibration.card_fields(),
         "calibration": {
-            "fitted_on": f"training images {held_out.start}-{held_out.stop - 1} ({held_out.stop - held_out.start:,} "
-                         f"held out{', the last ones' if held_out.stop == train_size else ''})",
-            "holdout_start": held_out.start,
-            "holdout_count": held_out.stop - held_out.start,
+            "fitted_on": held_out.description,
+            "holdout_count": int(len(held_out.indices)),
             "method": "temperature scaling (minimum negative log-likelihood); weak evidence = largest logit below, "
                       "unfamiliar = Mahalanobis distance of the penultimate features above, the "
                       f"{UNFAMILIAR_QUANTILE:.0%} / {1 - UNFAMILIAR_QUANTILE:.0%} quantile of the held-out images'",
@@ -417,17 +447,6 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
     return calibration, reports, fields
 
 
-def _trained_on_holdout(card: dict, held_out: slice, train_size: int) -> bool:
-    """Whether the card says the model saw the held-out images in training (a full-set training did)."""
-    limit = card.get("limit")
-    trained = limit if isinstance(limit, int) and limit > 0 else train_size
-    holdout = card.get("holdout")  # a card naming its own held-out part
-    if isinstance(holdout, dict) and isinstance(holdout.get("start"), int) and isinstance(holdout.get("count"), int):
-        start, count = holdout["start"], holdout["count"]
-        return not (start <= held_out.start and held_out.stop <= start + count)
-    return held_out.start < trained  # a random validation split ("split") also trains on most of them
-
-
 def format_reports(calibration: Calibration, reports: list[SetReport]) -> str:
     lines = [f"temperature {calibration.temperature:.4f}; unsure below {calibration.min_confidence:.0%} calibrated "
              f"confidence, a largest logit below "
@@ -449,10 +468,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Fit a model's temperature and unsure threshold on held-out training images and write them "
                     "into its card. The official test set is only reported.")
     parser.add_argument("--model", type=Path, help="the .keras model (default: the bundled model)")
-    parser.add_argument("--holdout-count", type=int, default=DEFAULT_HOLDOUT_COUNT,
-                        help=f"held-out training images (default {DEFAULT_HOLDOUT_COUNT})")
+    parser.add_argument("--holdout-count", type=int,
+                        help="fit on this many training images (default: the model's own validation split when "
+                             f"its card records one, else the last {DEFAULT_HOLDOUT_COUNT:,})")
     parser.add_argument("--holdout-start", type=int,
-                        help="index of the first held-out training image (default: the last --holdout-count)")
+                        help="index of the first of them (default: the last --holdout-count)")
     parser.add_argument("--dry-run", action="store_true", help="report only; leave the card as it is")
     parser.add_argument("--data-dir", type=Path, help="directory holding the Fashion-MNIST idx files")
     args = parser.parse_args(argv)
