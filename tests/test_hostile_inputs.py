@@ -286,7 +286,7 @@ SLOW_SAVE = """
     from cnn_desktop.core.model import build_model
     target, marker, stage = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
     model = build_model("improved")
-    if stage == "writing":
+    if stage.startswith("writing"):
         real_save = keras.Model.save
         def slow_save(self, path, *args, **kwargs):
             real_save(self, path, *args, **kwargs)
@@ -301,7 +301,14 @@ SLOW_SAVE = """
                 marker.write_text(str(source))
                 time.sleep(120)
         os.replace = slow_replace
-    model_io.save_model(model, target, {"preset": "improved", "name": "new"})
+    if stage == "writing-handled":  # a program with its own SIGTERM handler goes on after the save
+        import signal
+        signal.signal(signal.SIGTERM, lambda signum, frame: print("handler ran", flush=True))
+    try:
+        model_io.save_model(model, target, {"preset": "improved", "name": "new"})
+    except model_io.ModelFileError as exc:
+        print(exc)
+        sys.exit(3)
 """
 
 
@@ -343,6 +350,15 @@ def test_signal_while_writing_keeps_the_old_pair_and_leaves_no_temporary_file(tm
     assert {path.name: path.read_bytes() for path in previous_pair.iterdir()} == before
     _model, card = load_model(previous_pair / "m.keras")
     assert card["name"] == "old"
+
+
+def test_sigterm_with_the_programs_own_handler_reports_that_nothing_was_saved(tmp_path, previous_pair):
+    before = {path.name: path.read_bytes() for path in previous_pair.iterdir()}
+    result = _save_and_signal(tmp_path, "writing-handled", 15)
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert result.stdout.splitlines() == ["handler ran", f"saving {previous_pair / 'm.keras'} was interrupted; "
+                                                         "the previous files are unchanged"]
+    assert {path.name: path.read_bytes() for path in previous_pair.iterdir()} == before
 
 
 def test_sigterm_between_the_renames_still_lands_the_card(tmp_path, previous_pair):

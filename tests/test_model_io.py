@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,27 @@ def test_killing_a_save_midway_leaves_the_previous_file_intact(tmp_path, quick_m
     assert target.read_bytes() == before
     model, _ = load_model(target)
     assert model.count_params() == build_model("seed").count_params()
+
+
+def test_check_save_location_refuses_before_any_work(tmp_path):
+    from cnn_desktop.core.model_io import check_save_location
+
+    assert check_save_location(tmp_path / "new" / "folder" / "m.keras") == tmp_path / "new" / "folder" / "m.keras"
+    assert (tmp_path / "new" / "folder").is_dir() and not list((tmp_path / "new" / "folder").iterdir())
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    (tmp_path / "taken.card.json").mkdir()
+    for path, reason in ((a_file / "m.keras", "is not a folder"), (tmp_path / "new", "must end in .keras"),
+                         (tmp_path / "taken.keras", "taken.card.json is a directory"),
+                         (Path("/proc/1/m.keras"), "cannot write in the folder /proc/1")):
+        with pytest.raises(ModelFileError, match=reason):
+            check_save_location(path)
+
+
+def test_check_model_file_never_opens_the_path(tmp_path):
+    from cnn_desktop.core.model_io import check_model_file
+
+    fifo = tmp_path / "f.keras"
+    os.mkfifo(fifo)  # opening it for reading would block forever
+    with pytest.raises(ModelFileError, match="named pipe"):
+        check_model_file(fifo)

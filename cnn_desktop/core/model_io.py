@@ -262,10 +262,18 @@ def check_save_location(path: Path | str) -> Path:
     return path
 
 
-def _file_digest(handle: BinaryIO) -> tuple[str, int]:
+def _file_digest(handle: BinaryIO, max_bytes: int | None = None) -> tuple[str, int]:
+    """SHA-256 and length of the file, reading at most ``max_bytes`` + 1 bytes (a /proc or /sys file says
+    it is 0 bytes long and may never end)."""
     handle.seek(0)
-    digest = hashlib.file_digest(handle, "sha256")
-    size = handle.tell()
+    digest = hashlib.sha256()
+    size = 0
+    while max_bytes is None or size <= max_bytes:
+        chunk = handle.read(2**20)
+        if not chunk:
+            break
+        digest.update(chunk)
+        size += len(chunk)
     handle.seek(0)
     return digest.hexdigest(), size
 
@@ -278,6 +286,7 @@ def save_model(model, path: Path | str, card: dict | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_temporaries(path.parent)
     temporaries: list[Path] = []
+    landed = False
     with _termination_interrupts():
         try:
             # Keras insists on the .keras suffix, so the temporary name keeps it.
@@ -305,15 +314,21 @@ def save_model(model, path: Path | str, card: dict | None = None) -> Path:
                 # Once the model is in place (its temporary name is gone) its card follows, even when a
                 # signal arrived meanwhile.
                 if not os.path.lexists(tmp_model):
+                    landed = True
                     if tmp_card is not None:
                         os.replace(tmp_card, card_path(path))
                     else:
                         card_path(path).unlink(missing_ok=True)  # an older model's card would not match
                     _fsync_dir(path.parent)
-        except BaseException:
+        except BaseException as exc:
             for temporary in temporaries:
                 temporary.unlink(missing_ok=True)
-            raise
+            if not isinstance(exc, SaveInterrupted):
+                raise
+            if not landed:
+                # Leaving the block delivers the signal (by default: the process ends here); when a handler
+                # of the program's own lets it go on, the caller learns that nothing was saved.
+                raise ModelFileError(f"saving {path} was interrupted; the previous files are unchanged") from None
     log.info("saved model to %s", path)
     return path
 
@@ -511,11 +526,11 @@ def load_model(path: Path | str):
         raise ModelFileError(f"Model file {exc}" if str(exc).startswith(str(path)) else str(exc)) from None
     with handle:
         try:
-            sha256, size = _file_digest(handle)
+            sha256, size = _file_digest(handle, MAX_MODEL_FILE_BYTES)
         except OSError as exc:
             raise ModelFileError(f"Model file {path} cannot be read: {exc.strerror or exc}") from None
-        if size > MAX_MODEL_FILE_BYTES:  # it grew after the check
-            raise ModelFileError(f"Model file {path} is too large ({size:,} bytes)")
+        if size > MAX_MODEL_FILE_BYTES:  # it grew after the check, or it is a file that lies about its size
+            raise ModelFileError(f"Model file {path} is too large (more than {MAX_MODEL_FILE_BYTES:,} bytes)")
         config_json, weights_bytes = _check_archive(handle, size, path)
         _check_parameters(config_json, weights_bytes, path)
         try:
