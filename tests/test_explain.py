@@ -16,7 +16,7 @@ from cnn_desktop import config
 from cnn_desktop.core.dataset import to_model_input
 from cnn_desktop.core.explain import (
     CAM_VARIANTS, INTEGRATED_GRADIENTS, METHOD_DESCRIPTIONS, METHODS, OCCLUSION_MIN_SCALE, SMOOTHGRAD, ExplainError,
-    Explainer, class_index_from_name, explainer_for, heat_rgba, render_explanation_png)
+    Explainer, class_index_from_name, explainer_for, heat_rgba, overlay_on_picture, render_explanation_png)
 from cnn_desktop.core.explain_checks import deletion_drops, explanation_maps, randomised_copy, spearman
 from cnn_desktop.core.filter_patterns import FilterPatterns, filter_patterns_for
 from cnn_desktop.core.model import PRESET_NAMES, build_model
@@ -241,6 +241,28 @@ def test_heat_colours_and_png(default_model, test_images):
     assert png.width == 280 and png.height > 280
     pixels = np.asarray(png.convert("RGB")).astype(int)
     assert (pixels[..., 0] - pixels[..., 2] > 100).sum() > 200  # red heat is drawn
+
+
+def test_overlay_lands_on_the_item_in_the_original_picture(dataset):
+    from cnn_desktop.core.preprocessing import prepare_image
+
+    # A dress (dark on white) drawn 300x300 at (500, 200) on a 1600x900 photo-sized canvas.
+    picture = Image.new("L", (1600, 900), 255)
+    item = Image.fromarray(255 - dataset.test_images[13]).resize((300, 300), Image.Resampling.BILINEAR)
+    picture.paste(item, (500, 200))
+    prepared = prepare_image(picture)
+    heat = np.ones((28, 28), np.float32)
+    for shown in (picture, picture.resize((800, 450))):  # full size, and shown at half size
+        scale = shown.width / picture.width
+        overlaid = np.asarray(overlay_on_picture(shown, heat, prepared, opacity=1.0))
+        changed = np.any(overlaid[..., :3] != np.asarray(shown.convert("RGBA"))[..., :3], axis=-1)
+        rows, columns = np.nonzero(changed)
+        left, top, right, bottom = (value * scale for value in prepared.bbox)
+        # The dress is taller than wide: the frame spans its height and is centred on it across.
+        assert abs(rows.min() - top) <= 2 and abs(rows.max() + 1 - bottom) <= 2
+        assert abs((columns.max() + 1 - columns.min()) - (bottom - top)) <= 2
+        assert abs((columns.min() + columns.max() + 1) / 2 - (left + right) / 2) <= 2
+        assert 450 * scale <= (left + right) / 2 <= 800 * scale  # on the item, which sits at x 500-800
 
 
 def test_model_randomisation_changes_the_maps(default_model, test_images):

@@ -637,6 +637,38 @@ def render_overlay(image: np.ndarray, heatmap: np.ndarray, signed: bool = False,
     return Image.alpha_composite(base, heat)
 
 
+def frame_box(prepared, shown_size: tuple[int, int] | None = None) -> tuple[float, float, float, float]:
+    """Where the 28x28 frame lies on the picture a ``PreparedImage`` came from: (left, top, right, bottom).
+
+    The frame is the square around the item (``prepared.bbox``), centred as ``fit_to_frame`` centres it; it
+    may reach past the picture's edges. Coordinates are the picture's (``prepared.picture_size``), or those
+    of the picture shown at ``shown_size``.
+    """
+    left, top, right, bottom = prepared.bbox
+    width, height = right - left, bottom - top
+    side = max(width, height)
+    frame_left, frame_top = left - (side - width + 1) // 2, top - (side - height + 1) // 2
+    scale = 1.0
+    if shown_size is not None and prepared.picture_size:
+        scale = shown_size[0] / prepared.picture_size[0]
+    return (frame_left * scale, frame_top * scale, (frame_left + side) * scale, (frame_top + side) * scale)
+
+
+def overlay_on_picture(picture, heatmap: np.ndarray, prepared, signed: bool = False, opacity: float = 0.75):
+    """The map laid over the original picture (a PIL image as shown, any size) where the network saw the
+    item: an RGBA PIL image of the picture's size. ``prepared`` is the picture's ``PreparedImage``."""
+    from PIL import Image
+
+    base = picture.convert("RGBA")
+    left, top, right, bottom = frame_box(prepared, base.size)
+    side = max(1, int(round(right - left)))
+    heat = Image.fromarray(heat_rgba(heatmap, signed, opacity), mode="RGBA").resize(
+        (side, side), Image.Resampling.BILINEAR)
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    layer.paste(heat, (int(round(left)), int(round(top))))  # paste clips what lies past the edges
+    return Image.alpha_composite(base, layer)
+
+
 def _wrap(draw, text: str, width: int) -> list[str]:
     lines: list[str] = []
     for word in text.split():
