@@ -491,3 +491,20 @@ def test_code_in_a_config_is_refused_by_safe_mode_before_anything_is_built(tmp_p
         with pytest.raises(ModelFileError, match="cannot be loaded"):
             load_model(path)
     assert not marker.exists()
+
+
+def test_window_refuses_a_fifo_model_and_keeps_the_model_in_use(qtbot, make_window, quick_model_path, tmp_path):
+    """Issue 13 item 2 in the window: the loader thread ends at once, so the window does not stay at
+    "Loading model f.keras…" and can close."""
+    from cnn_desktop.gui.widgets.messages import open_messages
+
+    window = make_window(quick_model_path, wait_for_data=False)
+    model_before = window.model_state.model
+    fifo = tmp_path / "f.keras"
+    os.mkfifo(fifo)
+    window.load_model(fifo)
+    qtbot.waitUntil(lambda: bool(open_messages(window)), timeout=30_000)
+    box = open_messages(window)[0]
+    assert "f.keras" in box.text() and "named pipe" in box.text()
+    assert window.model_state.model is model_before
+    box.close()
