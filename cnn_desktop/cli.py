@@ -312,7 +312,7 @@ def _train(args, recorder, design) -> int:
                          run_id=None if recorder is None else recorder.run_id)
     try:
         save_model(result.model, out, card)
-    except OSError as exc:
+    except (OSError, ModelFileError) as exc:
         raise CliError(f"cannot save the model to {out}: {exc}") from None
     if recorder is not None:
         recorder.record_model(out, card)
