@@ -238,7 +238,3 @@ class FeatureExtractor:
         if type(layer).__name__ != "Conv2D":
             raise ValueError(f"layer {layer_name!r} is a {type(layer).__name__}, not a convolution")
         return np.asarray(layer.kernel)
-
-    def bias(self, layer_name: str) -> np.ndarray | None:
-        layer = self.model.get_layer(layer_name)
-        return np.asarray(layer.bias) if getattr(layer, "use_bias", False) else None

@@ -165,10 +165,6 @@ def make_schedule(preset: Preset, learning_rate: float, total_steps: int):
     )
 
 
-def count_parameters(model) -> int:
-    return int(model.count_params())
-
-
 def summary_text(model) -> str:
     """The Keras summary as text (Keras writes the total as e.g. 'Total params: 257,162 (1004.54 KB)')."""
     lines: list[str] = []
