@@ -14,7 +14,7 @@ Sets (each reported with accuracy, accuracy per class, and expected calibration 
 
 With several ``--model`` paths every model is measured on the very same images. A model whose card has a
 ``"temperature"`` is also reported with its calibrated probabilities (the accuracy does not change).
-``benchmarks/run.py`` can call ``realworld_rows()`` and ``markdown_table()``.
+``benchmarks/run.py`` can call ``realworld_rows()`` for the rows and ``summary_rows()`` for its table.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ PHOTO_CATEGORIES = ("dark_item_light_wall", "light_item_dark_gradient", "wood_ta
                     "heavy_jpeg")
 PHOTOS_PER_CATEGORY = 30
 SETS = ("official", *RENDERINGS, "canvas", "photo")
+# Issue 12's targets for the bundled model (accuracy); the other sets are measured without one.
+TARGETS = {"official": 0.94, "silhouette": 0.88, "outline_2px": 0.85, "canvas": 0.90, "photo": 0.90}
 
 
 # ----------------------------------------------------------------------------- renderings of the test set
@@ -446,6 +448,31 @@ def markdown_table(rows: list[dict]) -> str:
         count = next(r["count"] for r in rows if r["set"] == set_name)
         lines.append(f"| {set_name} | {count:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def summary_rows(rows: list[dict], model: str | None = None, quick: bool = False) -> list[dict]:
+    """``benchmarks/run.py``'s table rows (measure, figure, baseline, ratio, target, met) for one model.
+
+    The baseline is the same model's accuracy on the official test images in the same run; ``met`` is
+    True / False against issue 12's target, or None where a set has none (or in a quick run).
+    """
+    model = model or rows[0]["model"]
+    mine = {row["set"]: row for row in rows if row["model"] == model}
+    official = mine.get("official")
+    table = []
+    for name, row in mine.items():
+        target = TARGETS.get(name)
+        extra = f"; {row['refused']} refused" if row["refused"] else ""
+        table.append({
+            "measure": f"real-world accuracy, {name} ({row['count']:,} images, {Path(model).name})"
+                       + (" (QUICK: not comparable)" if quick else ""),
+            "figure": f"{row['accuracy']:.1%} (ECE {row['ece']:.3f}; {row['unsure_share']:.0%} unsure{extra})",
+            "baseline": f"official test set: {official['accuracy']:.1%}" if official else "-",
+            "ratio": f"{row['accuracy'] / official['accuracy']:.3f}" if official else "-",
+            "target": f">= {target:.0%}" if target is not None else "-",
+            "met": None if target is None or quick else bool(row["accuracy"] >= target),
+        })
+    return table
 
 
 def per_class_table(rows: list[dict], model: str) -> str:

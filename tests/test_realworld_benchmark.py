@@ -129,3 +129,13 @@ def test_score_counts_refused_images_as_wrong_and_reports_calibration():
     # Softening sure, right answers makes them under-confident: a worse calibration error.
     assert row["ece_calibrated"] > row["ece"] and row["temperature"] == 2.0
     assert "photo" in realworld.markdown_table([row])
+
+
+def test_summary_rows_for_the_benchmark_table():
+    logits = np.eye(10)[[0, 1, 2, 3]] * 10
+    labels = np.array([0, 1, 2, 0])
+    rows = [realworld.score(name, "m.keras", logits, labels) for name in ("official", "canvas", "outline_1px")]
+    table = realworld.summary_rows(rows)
+    assert [row["met"] for row in table] == [False, False, None]  # 75% against >= 94% / >= 90%; no target
+    assert table[1]["ratio"] == "1.000" and "75.0%" in table[1]["figure"]
+    assert set(table[0]) == {"measure", "figure", "baseline", "ratio", "target", "met"}
