@@ -353,7 +353,7 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, *, min_confidence: f
 def logits_and_features(model, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray | None]:
     """Logits and penultimate features (the last layer's input) for many images."""
     from cnn_desktop.core.dataset import to_model_input
-    from cnn_desktop.core.inference import feature_model
+    from cnn_desktop.core.model import feature_model
 
     images = np.asarray(images)
     if images.dtype == np.uint8:

@@ -19,7 +19,7 @@ import numpy as np
 
 from cnn_desktop import config
 from cnn_desktop.core.calibration import Calibration, calibrated_probabilities
-from cnn_desktop.core.model import FEATURE_MAP_LAYER_TYPES
+from cnn_desktop.core.model import FEATURE_MAP_LAYER_TYPES, feature_model
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +71,6 @@ class Prediction:
         return {"label": self.label, "index": self.index, "confidence": self.confidence,
                 "unsure": self.unsure, "reason": self.reason or None,
                 "probabilities": [float(p) for p in self.probabilities]}
-
-
-def feature_model(model):
-    """A model giving (penultimate features, logits) in one pass: the last layer's input and output; or None."""
-    import keras
-
-    try:
-        return keras.Model(model.inputs[0], [model.layers[-1].input, model.outputs[0]])
-    except Exception as exc:  # a model without a single last layer on a single input
-        log.debug("no penultimate features for this model: %s", exc)
-        return None
 
 
 def _as_batch(images: np.ndarray) -> np.ndarray:

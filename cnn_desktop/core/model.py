@@ -16,9 +16,12 @@ All presets take (28, 28, 1) float images in [0, 1] and output 10 logits.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from cnn_desktop import config
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,17 @@ def make_schedule(preset: Preset, learning_rate: float, total_steps: int):
         warmup_target=learning_rate,
         warmup_steps=warmup_steps,
     )
+
+
+def feature_model(model):
+    """A model giving (penultimate features, logits) in one pass: the last layer's input and output; or None."""
+    import keras
+
+    try:
+        return keras.Model(model.inputs[0], [model.layers[-1].input, model.outputs[0]])
+    except Exception as exc:  # a model without a single last layer on a single input
+        log.debug("no penultimate features for this model: %s", exc)
+        return None
 
 
 def summary_text(model) -> str:
