@@ -37,6 +37,8 @@ ROOT = HERE.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from cnn_desktop import config  # noqa: E402
+
 DRAWINGS_DIR = HERE / "drawings"
 LABELS_FILE = HERE / "labels.csv"
 SAVED_SIZE = 280  # the canvas's logical size: small PNG files, same shapes
@@ -47,17 +49,16 @@ POINTER_STEP = 4.0  # pixels between pointer positions along a stroke
 MOVE_DELAY = 0.004  # seconds between pointer moves, so that Qt sees each one
 SEED = 20261125
 
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot")
+CLASS_NAMES = config.CLASS_NAMES
 SHOE_CLASSES = {5, 7, 9}
 
 
 def import_canvas():
     """The app's canvas widget, wherever the GUI keeps it."""
     try:
-        from cnn_desktop.gui.canvas import Canvas, Tool
-    except ImportError:
         from cnn_desktop.gui.widgets.canvas import Canvas, Tool
+    except ImportError:  # where it lived before the GUI was split into widgets / tabs
+        from cnn_desktop.gui.canvas import Canvas, Tool
     return Canvas, Tool
 
 
