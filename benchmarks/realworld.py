@@ -324,7 +324,7 @@ def prepare_photos(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
 
 def score(name: str, model_name: str, logits: np.ndarray, labels: np.ndarray, refused: np.ndarray | None = None,
           calibration: Calibration | None = None, features: np.ndarray | None = None,
-          categories: list[str] | None = None) -> dict:
+          categories: list[str] | None = None, names: list[str] | None = None) -> dict:
     """One row of the table: accuracy (refused inputs count as wrong), per class, ECE, the unsure share.
 
     ECE is over the inputs the app did classify; raw (softmax) and at the calibration's temperature.
@@ -353,6 +353,10 @@ def score(name: str, model_name: str, logits: np.ndarray, labels: np.ndarray, re
                       for c in range(config.NUM_CLASSES) if (labels == c).any()},
         "predicted": {config.CLASS_NAMES[c]: int(((predicted == c) & kept).sum()) for c in range(config.NUM_CLASSES)},
     }
+    if names is not None:  # which drawings went wrong, and as what
+        row["wrong"] = [{"file": names[i], "label": config.CLASS_NAMES[labels[i]],
+                         "predicted": config.CLASS_NAMES[predicted[i]], "confidence": float(calibrated[i].max()),
+                         "unsure": bool(unsure[i])} for i in np.flatnonzero(~correct & kept)]
     if categories is not None:
         categories = np.asarray(categories)
         row["per_category"] = {str(c): float(correct[categories == c].mean()) for c in dict.fromkeys(categories)}
@@ -367,6 +371,7 @@ class Inputs:
     labels: dict[str, np.ndarray]
     refused: dict[str, np.ndarray]
     categories: dict[str, list[str]]
+    names: dict[str, list[str]]  # file names, for the sets whose mistakes are worth listing one by one
     seconds: dict[str, float]
 
 
@@ -379,7 +384,7 @@ def build_inputs(sets=SETS, limit: int | None = None, photos_per_category: int =
     test_images, test_labels = data.test_images, data.test_labels
     if limit is not None:
         test_images, test_labels = test_images[:limit], test_labels[:limit]
-    inputs = Inputs({}, {}, {}, {}, {})
+    inputs = Inputs({}, {}, {}, {}, {}, {})
     for name in sets:
         start = time.perf_counter()
         if name == "official":
@@ -389,6 +394,7 @@ def build_inputs(sets=SETS, limit: int | None = None, photos_per_category: int =
         elif name == "canvas":
             paths, labels, _ = load_drawings()
             inputs.images[name], inputs.labels[name] = prepare_drawings(paths), labels
+            inputs.names[name] = [path.name for path in paths]
         elif name == "photo":
             with tempfile.TemporaryDirectory(prefix="realworld-photos-") as folder:
                 written = write_photos(data.test_images, data.test_labels, Path(folder), photos_per_category, seed)
@@ -414,7 +420,8 @@ def measure_model(path: Path, inputs: Inputs, name: str | None = None) -> list[d
         batch = images if images.dtype == np.uint8 else images[..., None].astype(np.float32)
         logits, features = logits_and_features(model, batch)
         rows.append(score(set_name, name or Path(path).name, logits, inputs.labels[set_name],
-                          inputs.refused.get(set_name), calibration, features, inputs.categories.get(set_name)))
+                          inputs.refused.get(set_name), calibration, features, inputs.categories.get(set_name),
+                          inputs.names.get(set_name)))
     return rows
 
 

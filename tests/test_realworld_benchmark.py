@@ -122,10 +122,12 @@ def test_score_counts_refused_images_as_wrong_and_reports_calibration():
     logits[4] = 0  # no class stands out: the app would say "unsure"
     labels = np.array([0, 1, 2, 3, 4])
     row = realworld.score("photo", "m", logits, labels, refused=np.array([0, 0, 1, 0, 0], bool),
-                          calibration=Calibration(temperature=2.0), categories=["a", "a", "b", "b", "b"])
+                          calibration=Calibration(temperature=2.0), categories=["a", "a", "b", "b", "b"],
+                          names=["t", "u", "v", "w", "x"])
     assert row["accuracy"] == pytest.approx(0.6) and row["refused"] == 1
     assert row["per_category"] == {"a": 1.0, "b": pytest.approx(1 / 3)}  # refused, right, wrong
     assert row["unsure_share"] == pytest.approx(0.2) and row["sure_accuracy"] == 1.0
+    assert [(w["file"], w["predicted"], w["unsure"]) for w in row["wrong"]] == [("x", "T-shirt/top", True)]
     # Softening sure, right answers makes them under-confident: a worse calibration error.
     assert row["ece_calibrated"] > row["ece"] and row["temperature"] == 2.0
     assert "photo" in realworld.markdown_table([row])
