@@ -6,17 +6,20 @@
 
 1. Model randomisation (Adebayo et al. 2018): Spearman rank correlation between
    the map of the trained model and of the same architecture with fresh random
-   weights, per method, over test images;
+   weights, per method, over test images, and between two random
+   initialisations for reference;
 2. deletion: the explained (predicted) class's mean probability drop when the
    20% of pixels a map ranks highest are blanked, against 20% random pixels and
    against 20% random pixels of the item itself (pixels > 0);
 3. Grad-CAM variant and layer on 500 held-out TRAINING images (not the test
    set): deletion drop for HiResCAM and classic Grad-CAM weighting, each
    convolution, read bare and at its block output (after batch norm and ReLU);
+   and SmoothGrad as gradient x input against the plain mean |gradient|;
 4. activation maximisation: each generated pattern's mean activation against
    the largest one of all 10,000 test images, for the first filters of every
    convolution;
-5. timings: each method per image after warm-up (median of 20).
+5. timings: each method per image after warm-up (median of 20), and one
+   forward pass of the same image as the baseline.
 
 Results go to benchmarks/explain_results.json and the table printed here;
 docs/explanations.md quotes them.
@@ -40,7 +43,7 @@ import numpy as np  # noqa: E402
 
 from cnn_desktop import config  # noqa: E402
 from cnn_desktop.core.dataset import load_dataset, to_model_input  # noqa: E402
-from cnn_desktop.core.explain import CAM_VARIANTS, GRADCAM, METHODS, Explainer  # noqa: E402
+from cnn_desktop.core.explain import CAM_VARIANTS, GRADCAM, METHODS, SMOOTHGRAD, Explainer  # noqa: E402
 from cnn_desktop.core.explain_checks import (  # noqa: E402
     deletion_drops, explanation_maps, randomised_copy, spearman)
 from cnn_desktop.core.filter_patterns import FilterPatterns  # noqa: E402
@@ -84,21 +87,25 @@ def main() -> int:
     results: dict = {"model": str(config.default_model_path().relative_to(ROOT)), "quick": args.quick}
 
     # 5. timings
-    image = to_model_input(data.test_images[:1])[0]
     timings = {}
-    for method in METHODS:
-        explainer.explain(image, method)  # warm-up: traces the functions
+    tasks = {"forward pass (baseline)": lambda image: explainer.probabilities(image[None]),
+             **{method: (lambda image, method=method: explainer.explain(image, method)) for method in METHODS}}
+    for name, task in tasks.items():
+        task(to_model_input(data.test_images[:1])[0])  # warm-up: traces the functions
         seconds = []
         for index in range(20):
+            image = to_model_input(data.test_images[index:index + 1])[0]
             start = time.perf_counter()
-            explainer.explain(to_model_input(data.test_images[index:index + 1])[0], method)
+            task(image)
             seconds.append(time.perf_counter() - start)
-        timings[method] = statistics.median(seconds) * 1000
+        timings[name] = statistics.median(seconds) * 1000
     results["milliseconds_per_image"] = timings
 
     # 1. model randomisation
-    random_model = randomised_copy(model, seed=1)
-    random_explainer = Explainer(random_model)
+    random_explainer = Explainer(randomised_copy(model, seed=1))
+    # The reference: how alike the maps of two random initialisations are (what the architecture and the
+    # image alone put into a map); a map that ignored the weights entirely would give 1.
+    other_random_explainer = Explainer(randomised_copy(model, seed=2))
     indices = sample(n_random, config.TEST_SIZE, seed=0)
     images = to_model_input(data.test_images[indices])
     classes = explainer.probabilities(images).argmax(axis=1)
@@ -106,7 +113,12 @@ def main() -> int:
     for label, (method, options) in VARIANTS.items():
         trained = explanation_maps(explainer, images, method, classes, **options)
         randomised = explanation_maps(random_explainer, images, method, classes, **options)
-        randomisation[label] = summary([spearman(a, b) for a, b in zip(trained, randomised)])
+        other = explanation_maps(other_random_explainer, images, method, classes, **options)
+        randomisation[label] = {
+            **summary([spearman(a, b) for a, b in zip(trained, randomised)]),
+            "sd": float(np.nanstd([spearman(a, b) for a, b in zip(trained, randomised)])),
+            "random_vs_random_mean": summary([spearman(a, b) for a, b in zip(randomised, other)])["mean"],
+        }
     results["randomisation_spearman"] = randomisation
 
     # 2. deletion on test images
@@ -136,6 +148,13 @@ def main() -> int:
                 where = "block output" if block_output else "bare convolution"
                 layer_choice[f"{variant} {layer} ({where})"] = float(top.mean())
     results["gradcam_layer_deletion_train"] = layer_choice
+    smoothgrad_choice = {}
+    for times_input in (True, False):
+        maps = explanation_maps(explainer, images, SMOOTHGRAD, classes, times_input=times_input)
+        top, random = deletion_drops(explainer, images, maps, classes)
+        smoothgrad_choice["gradient x input" if times_input else "mean |gradient|"] = {
+            "top20_drop": float(top.mean()), "random20_drop": float(random.mean())}
+    results["smoothgrad_deletion_train"] = smoothgrad_choice
 
     # 4. activation maximisation
     patterns = FilterPatterns(model)
@@ -160,8 +179,9 @@ def main() -> int:
           + ", ".join(f"{method} {ms:.1f}" for method, ms in timings.items()))
     print(f"\nModel randomisation, Spearman rho trained vs random weights ({n_random} test images):")
     for method, row in randomisation.items():
-        print(f"  {method:22s} mean {row['mean']:+.3f}  median {row['median']:+.3f}  p95 {row['p95']:+.3f}  "
-              f"max {row['max']:+.3f}  constant maps {row['constant_maps']}")
+        print(f"  {method:22s} mean {row['mean']:+.3f} (SD {row['sd']:.3f})  median {row['median']:+.3f}  "
+              f"p95 {row['p95']:+.3f}  max {row['max']:+.3f}  constant maps {row['constant_maps']}  "
+              f"[two random models: {row['random_vs_random_mean']:+.3f}]")
     print(f"\nDeletion, mean probability drop of the explained class ({n_deletion} test images):")
     for label in VARIANTS:
         row = deletion[label]
@@ -171,6 +191,9 @@ def main() -> int:
     print(f"\nGrad-CAM variant and layer, deletion drop on {n_deletion} held-out training images:")
     for choice, value in layer_choice.items():
         print(f"  {choice:40s} {value:.3f}")
+    print(f"SmoothGrad, deletion drop on the same training images: " + ", ".join(
+        f"{name} {row['top20_drop']:.3f} (random {row['random20_drop']:.3f})"
+        for name, row in smoothgrad_choice.items()))
     print("\nActivation maximisation (pattern vs best of 10,000 test images):")
     for layer, row in maximisation.items():
         seconds = statistics.median(r["seconds"] for r in row["filters"])

@@ -25,7 +25,7 @@ from cnn_desktop.core.model import PRESET_NAMES, build_model
 # with fresh random weights. Measured over 200 test images (docs/explanations.md): means from -0.06 to 0.46
 # (Grad-CAM in its default HiResCAM form is the highest: SD 0.11 per image, so a 24-image mean has an SE of
 # ~0.02 and stays below 0.46 + 3 SE = 0.53); two random initialisations agree with each other about as much
-# (0.48), and a map that ignored the weights would give 1. A mean above 0.6 means the map has stopped
+# (0.44), and a map that ignored the weights would give 1. A mean above 0.6 means the map has stopped
 # depending on what the model learned.
 RANDOMISATION_MEAN_BOUND = 0.6
 

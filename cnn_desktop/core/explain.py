@@ -4,7 +4,7 @@ Four methods, each giving a map over the 28x28 input for one class (the
 predicted class unless another is asked for):
 
 * ``gradcam``: Grad-CAM on a convolution (the last one unless named);
-* ``occlusion``: grey-out a sliding patch and watch the class probability fall;
+* ``occlusion``: cover a sliding patch with background and watch the class probability fall;
   computed row by row (:meth:`Explainer.iter_occlusion`) so a window can show
   the map filling in, and stoppable;
 * ``smoothgrad``: input gradients averaged over noisy copies of the image, times the image;
@@ -246,9 +246,10 @@ def gradcam_layer(model, name: str) -> str:
     """The layer Grad-CAM reads for ``name``: a convolution's block output when per-pixel layers
     (batch norm, activation) directly follow it in a Sequential model, otherwise ``name`` itself.
 
-    Grad-CAM weighs rectified feature maps; a bare convolution before its batch norm has signed
-    maps whose channels the batch norm still rescales (or flips), which made Grad-CAM's deletion
-    score no better than chance on held-out training images (docs/explanations.md).
+    Grad-CAM weighs rectified feature maps, what the next layer sees; a bare convolution before its
+    batch norm has signed maps whose channels the batch norm still rescales or flips. On held-out
+    training images, the block output of the bundled model's last convolution did better on the
+    deletion check than the bare convolution (docs/explanations.md).
     """
     path, layer = find_layer(model, name)
     if type(layer).__name__ not in CONV_LAYER_TYPES:
