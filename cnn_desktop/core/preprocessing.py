@@ -312,6 +312,23 @@ def item_signal(gray: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
     return (mask * (ITEM_FLOOR + (1 - ITEM_FLOOR) * shade)).astype(np.float32), bool(inverted)
 
 
+def colour_foreground(rgb: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """How far each pixel's colour is from the border's median colour, above the border's own spread.
+
+    The last resort for a photo GrabCut could not cut: any colour difference counts, so an item that
+    is neither lighter nor darker than its background still shows (as a light item on black).
+    """
+    values = rgb.astype(np.float32) / 255.0
+    border = np.concatenate([values[0], values[-1], values[:, 0], values[:, -1]])
+    background = np.median(border, axis=0)
+    distance = np.abs(values - background).max(axis=-1)
+    spread = float(np.median(np.abs(border - background).max(axis=-1)))
+    signal = np.clip(distance - 2.0 * spread, 0, None)
+    inside = signal > 0
+    inverted = bool(inside.any() and float(np.median(gray[inside])) < float(np.median(_border(gray))))
+    return signal, inverted
+
+
 def _in_picture(bbox: tuple[int, int, int, int], scale: tuple[float, float]) -> tuple[int, int, int, int]:
     left, top, right, bottom = bbox
     return (int(np.floor(left * scale[0])), int(np.floor(top * scale[1])),
@@ -340,12 +357,19 @@ def prepare_picture(picture: Picture) -> PreparedImage:
     if not has_contrast(picture):
         raise EmptyImageError(NOTHING_TO_CLASSIFY)
     mask = segmentation.find_item(picture.rgb)
-    if mask is None:  # no item GrabCut could separate: the plain-background rule, as for drawings
-        signal, inverted = foreground(gray)
-        image, bbox = _framed(signal)
-        outline_mask = signal > CROP_THRESHOLD * float(signal.max())
-        return PreparedImage(image, inverted, _in_picture(bbox, scale), "threshold", picture.size,
-                             segmentation.outlines(outline_mask, *scale))
+    if mask is None:
+        # No item GrabCut could separate: the plain-background rule on grey levels, as for drawings,
+        # and if that sees nothing, on colour (a red item on a green wall of the same brightness).
+        for rule in (foreground, lambda _gray: colour_foreground(picture.rgb, _gray)):
+            signal, inverted = rule(gray)
+            try:
+                image, bbox = _framed(signal)
+            except EmptyImageError:
+                continue
+            outline_mask = signal > CROP_THRESHOLD * float(signal.max())
+            return PreparedImage(image, inverted, _in_picture(bbox, scale), "threshold", picture.size,
+                                 segmentation.outlines(outline_mask, *scale))
+        raise EmptyImageError(NOTHING_TO_CLASSIFY)
     signal, inverted = item_signal(gray, mask)
     image, bbox = _framed(signal)
     return PreparedImage(image, inverted, _in_picture(bbox, scale), "segmentation", picture.size,

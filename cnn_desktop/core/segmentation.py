@@ -26,11 +26,12 @@ BORDER_SHARE = 0.06
 # GrabCut rounds of re-estimating the colour models and cutting again; more changed little in trials.
 GRABCUT_ITERATIONS = 4
 # A found item covering less than this share of the picture is a speck, not an item.
-MIN_ITEM_SHARE = 0.002
+MIN_ITEM_SHARE = 0.01
 # ... and one covering more than this share means the cut found no background at all.
 MAX_ITEM_SHARE = 0.97
-# When the first cut marks more than this share of the border band as item, the border's median colour
-# was a poor model of the background. Items that merely touch the border stayed below 0.23 in trials.
+# When more than this share of the border band is unlike the fitted background colour (before the cut)
+# or marked as item (after it), the fit was no model of the background. Items that merely touch the
+# border stayed below 0.23 in trials; check patterns reached 0.3-0.4.
 MAX_BAND_SHARE = 0.25
 # Rounds of fitting the background's colour to the border band, each without the last round's outliers.
 BACKGROUND_FIT_ROUNDS = 3
@@ -150,13 +151,17 @@ def find_item(rgb: np.ndarray) -> np.ndarray | None:
     small = reduced(rgb)
     band = _band(*small.shape[:2])
     seed = _contrast_seed(small)
-    # Most of the border unlike its own median colour (a gradient, a pattern): that median is no
-    # model of the background, so seed from the border band instead, which holds all its colours.
-    item = None if (seed[band] == cv2.GC_PR_FGD).mean() > MAX_BAND_SHARE else _grabcut(small, seed)
+    # Most of the border unlike the fitted background colour (a pattern, stripes, checks): that fit is
+    # no model of the background, so seed from the border band instead, whose colour model holds all
+    # of the pattern's colours.
+    suspicious = (seed[band] == cv2.GC_PR_FGD).mean() > MAX_BAND_SHARE
+    item = None if suspicious else _grabcut(small, seed)
     if item is None or item[band].mean() > MAX_BAND_SHARE:
         fallback = _grabcut(small, _band_seed(small.shape[:2]))
         if fallback is not None and fallback.mean() >= MIN_ITEM_SHARE:
             item = fallback
+        elif item is None:  # the band found nothing either: an item filling and crossing the frame
+            item = _grabcut(small, seed)
     if item is None:
         return None
     share = float(item.mean())
