@@ -114,9 +114,10 @@ def main() -> int:
         trained = explanation_maps(explainer, images, method, classes, **options)
         randomised = explanation_maps(random_explainer, images, method, classes, **options)
         other = explanation_maps(other_random_explainer, images, method, classes, **options)
+        rhos = [spearman(a, b) for a, b in zip(trained, randomised)]
         randomisation[label] = {
-            **summary([spearman(a, b) for a, b in zip(trained, randomised)]),
-            "sd": float(np.nanstd([spearman(a, b) for a, b in zip(trained, randomised)])),
+            **summary(rhos),
+            "sd": float(np.nanstd(rhos)),
             "random_vs_random_mean": summary([spearman(a, b) for a, b in zip(randomised, other)])["mean"],
         }
     results["randomisation_spearman"] = randomisation
