@@ -112,7 +112,7 @@ def test_ctrl_c_in_the_terminal_during_training_ends_the_app_cleanly(tmp_path, q
         app = app_module.create_application()
         window = MainWindow(model_path={str(quick_model_path)!r})
         window.show()
-        app_module._install_sigint_handler(app, window)
+        app_module.install_sigint_handler(app, window)
         window.training_controller.started.connect(lambda config: print("training started", flush=True))
         window.data_state.loaded.connect(
             lambda: window.train_tab.start_training(TrainingConfig(preset="seed", epochs=20, limit=50000)))

@@ -34,7 +34,7 @@ def create_application(argv=None):
     return app
 
 
-def _install_sigint_handler(app, window) -> None:
+def install_sigint_handler(app, window) -> None:
     """Ctrl+C in the terminal closes the window cleanly (stopping any training) instead of killing Python."""
     from PySide6.QtCore import QTimer
 
@@ -67,7 +67,7 @@ def run_app(model_path=None, data_dir=None, self_test: bool = False) -> int:
         from cnn_desktop.gui.self_test import run_self_test
 
         return run_self_test(app, window)
-    _install_sigint_handler(app, window)
+    install_sigint_handler(app, window)
     if os.environ.get("CNN_DESKTOP_STARTUP_PROBE"):
         _install_startup_probe(window)
     window.start_loading()

@@ -67,7 +67,8 @@ class MainWindow(QMainWindow):
         self.model_state.saveFailed.connect(self._on_save_failed)
         self.train_tab.loadRequested.connect(self.load_model_dialog)
         self.train_tab.saveRequested.connect(self.save_model_dialog)
-        self.image_state.showRequested.connect(self.show_tab)
+        for tab in (self.classify_tab, self.train_tab, self.dataset_tab):
+            tab.showTabRequested.connect(self.show_tab)
         self._update_title()
         self._restore_settings()
 

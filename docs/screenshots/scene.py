@@ -32,7 +32,7 @@ def draw_trouser(canvas) -> None:
         canvas.begin_stroke(QPointF(*stroke[0]), width)
         for point in stroke[1:]:
             canvas.continue_stroke(QPointF(*point), width)
-        canvas._end_stroke()
+        canvas.end_stroke()
     canvas.changed.emit()
 
 
@@ -80,8 +80,8 @@ def main() -> int:
         elif scene == "train":
             window.show_tab("train")
             tab = window.train_tab  # filled in as a user would: the fast preset's own recipe, all images
-            tab.preset_combo.setCurrentIndex(tab.preset_combo.findData("fast"))
-            tab.limit_spin.setValue(0)  # "all 60,000"
+            tab.form.preset_combo.setCurrentIndex(tab.form.preset_combo.findData("fast"))
+            tab.form.limit_spin.setValue(0)  # "all 60,000"
             tab.start_training()
 
     window.start_loading()

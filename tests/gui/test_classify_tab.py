@@ -19,7 +19,7 @@ from cnn_desktop.gui.tabs.classify_tab import LOADING_MODEL, NO_MODEL, NOTHING_T
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageSource, ImageState
 from cnn_desktop.gui.state.model_state import ModelState
-from cnn_desktop.gui.widgets.network_input_view import to_grey_qimage
+from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 from test_canvas import draw_stroke  # same folder: the one way the tests draw with the mouse
 
 TROUSER = config.CLASS_NAMES.index("Trouser")
@@ -311,7 +311,7 @@ def test_random_test_image_needs_the_dataset_and_shows_the_true_class(qtbot, set
 
 def test_images_chosen_elsewhere_are_shown_and_classified(qtbot, setup, dataset, trouser_index):
     setup.image_state.set_image(dataset.test_images[trouser_index] / 255,
-                                ImageSource("dataset", f"test image #{trouser_index}", true_label=TROUSER))
+                                ImageSource("dataset", f"test #{trouser_index}", true_label=TROUSER))
     tab = setup.tab
     assert tab.input_stack.currentWidget() is tab.picture_view
     assert predicted_label(tab) == "Trouser"
@@ -360,7 +360,7 @@ def test_inspect_button_asks_for_the_inspect_tab(qtbot, setup, trouser_png):
     assert not tab.inspect_button.isEnabled()  # nothing drawn yet
     tab.open_image_file(trouser_png)
     assert tab.inspect_button.isEnabled()
-    with qtbot.waitSignal(setup.image_state.showRequested, check_params_cb=lambda name: name == "inspect"):
+    with qtbot.waitSignal(setup.tab.showTabRequested, check_params_cb=lambda name: name == "inspect"):
         qtbot.mouseClick(tab.inspect_button, Qt.MouseButton.LeftButton)
 
 

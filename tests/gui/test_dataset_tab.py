@@ -110,7 +110,7 @@ def test_double_click_classifies_and_context_action_inspects(loaded_tab, dataset
     expected_index = int(np.flatnonzero(dataset.test_labels == SANDAL)[row])
     centre = grid.visualRect(grid.images_model.index(row)).center()
     qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=centre)
-    with qtbot.waitSignal(loaded_tab.image_state.showRequested) as request:
+    with qtbot.waitSignal(loaded_tab.showTabRequested) as request:
         qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=centre)
     assert request.args == ["classify"]
     state = loaded_tab.image_state
@@ -121,7 +121,7 @@ def test_double_click_classifies_and_context_action_inspects(loaded_tab, dataset
     assert state.source.true_label == SANDAL
 
     loaded_tab.set_split("train")
-    with qtbot.waitSignal(state.showRequested) as request:
+    with qtbot.waitSignal(loaded_tab.showTabRequested) as request:
         loaded_tab.send_image(0, "inspect")
     assert request.args == ["inspect"]
     first_train_sandal = int(np.flatnonzero(dataset.train_labels == SANDAL)[0])

@@ -131,7 +131,7 @@ def test_every_channel_of_every_map_layer_is_shown(qtbot, tab, states):
         # Every channel is really drawn: each tile of the tiled image holds that channel's map.
         tiled = grid.image.image
         for channel in range(channels):
-            top, left = grid._layout.origin(channel)
+            top, left = grid.tile_layout.origin(channel)
             tile = tiled[top:top + info.output_shape[1], left:left + info.output_shape[2]]
             np.testing.assert_allclose(tile, expected[info.name][..., channel], rtol=1e-5, atol=1e-6)
         low, high = grid.color_bar.levels()

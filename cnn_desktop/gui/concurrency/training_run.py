@@ -15,7 +15,8 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from cnn_desktop.core.training import BatchProgress, EpochEnd, TrainingConfig, TrainingSession, TrainingStarted
+from cnn_desktop.core.training import (BatchProgress, EpochEnd, TrainingConfig, TrainingMessage, TrainingSession,
+                                       TrainingStarted)
 from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class TrainingRun(QObject):
     started = Signal(object)  # TrainingStarted
     batchProgress = Signal(object)  # BatchProgress (the session throttles these to ~20 per second)
     epochEnded = Signal(object)  # EpochEnd, with a weight snapshot
+    message = Signal(str)  # what the session is doing, for the log (e.g. preparing extra training images)
     finished = Signal(object)  # TrainingResult
     failed = Signal(str, str)  # message, traceback
     done = Signal()
@@ -117,6 +119,8 @@ class TrainingRun(QObject):
             self.epochEnded.emit(event)
         elif isinstance(event, TrainingStarted):
             self.started.emit(event)
+        elif isinstance(event, TrainingMessage):
+            self.message.emit(event.text)
 
     @Slot()
     def _on_done(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 
+import numpy as np
+
 from PySide6.QtCore import QObject, Signal, Slot
 
 from cnn_desktop.gui.concurrency.task_runner import TaskRunner
@@ -23,6 +25,13 @@ class DataState(QObject):
         self.dataset = None
         self.error: str = ""
         self._runner: TaskRunner | None = None
+        self._rng = np.random.default_rng()
+
+    def random_test_index(self) -> int | None:
+        """A random image of the test set (for "random test image" buttons); None without a dataset."""
+        if self.dataset is None:
+            return None
+        return int(self._rng.integers(len(self.dataset.test_images)))
 
     @property
     def loading(self) -> bool:

@@ -20,19 +20,42 @@ class ImageSource:
     true_label: int | None = None  # known for dataset images
 
 
+def dataset_image(dataset, split: str, index: int) -> tuple[np.ndarray, ImageSource]:
+    """Image ``index`` of a Fashion-MNIST split ("train" or "test") as the app's (28, 28) float image in [0, 1],
+    with its source (caption "test #123" and true class)."""
+    images, labels = dataset.split(split)
+    return images[index].astype(np.float32) / 255.0, ImageSource("dataset", f"{split} #{index}", int(labels[index]))
+
+
 class ImageState(QObject):
     imageChanged = Signal()  # a new 28x28 image (or None)
-    # Ask the window to show a tab for this image ("classify" or "inspect").
-    showRequested = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.image: np.ndarray | None = None  # (28, 28) float32 in [0, 1]
-        self.source: ImageSource | None = None
-        self.message: str = ""  # why there is no image (e.g. "nothing to classify")
+        self._image: np.ndarray | None = None
+        self._source: ImageSource | None = None
+        self._message: str = ""
+
+    @property
+    def image(self) -> np.ndarray | None:
+        """The (28, 28) float32 image in [0, 1], or None."""
+        return self._image
+
+    @property
+    def source(self) -> ImageSource | None:
+        return self._source
+
+    @property
+    def message(self) -> str:
+        """Why there is no image (e.g. "nothing to classify")."""
+        return self._message
 
     def set_image(self, image: np.ndarray | None, source: ImageSource | None, message: str = "") -> None:
-        self.image = None if image is None else np.asarray(image, dtype=np.float32)
-        self.source = source
-        self.message = message
+        self._image = None if image is None else np.asarray(image, dtype=np.float32)
+        self._source = source
+        self._message = message
         self.imageChanged.emit()
+
+    def set_dataset_image(self, dataset, split: str, index: int) -> None:
+        """Make image ``index`` of a split ("train" or "test") the current image."""
+        self.set_image(*dataset_image(dataset, split, index))

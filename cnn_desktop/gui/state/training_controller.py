@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from cnn_desktop import config
 from cnn_desktop.core.training import TrainingConfig, TrainingConfigError
 from cnn_desktop.gui.concurrency.latest_task import LatestTask
 from cnn_desktop.gui.concurrency.training_run import TrainingRun, inference_copy
@@ -78,6 +77,7 @@ class TrainingController(QObject):
     prepared = Signal(object)  # core TrainingStarted: the data and model are ready, fitting begins
     progress = Signal(object)  # core BatchProgress (~20 per second at most)
     epochEnded = Signal(object)  # core EpochEnd
+    message = Signal(str)  # what the run is doing, for a log (e.g. preparing extra training images)
     finished = Signal(object)  # TrainingResult, whatever its status; then resultAdopted or resultDiscarded
     failed = Signal(str, str)  # message, details: the run raised (the model in use is unchanged)
     resultAdopted = Signal(object)  # TrainingResult: its weights are now the model in use (unsaved)
@@ -171,6 +171,7 @@ class TrainingController(QObject):
         run.started.connect(self._on_prepared)
         run.batchProgress.connect(self._on_batch)
         run.epochEnded.connect(self._on_epoch_end)
+        run.message.connect(self._on_message)
         run.finished.connect(self._on_finished)
         run.failed.connect(self._on_failed)
         run.done.connect(self._on_run_done)
@@ -230,6 +231,11 @@ class TrainingController(QObject):
     def _on_prepared(self, event) -> None:
         if not self._closing and self.sender() is self._run:
             self.prepared.emit(event)
+
+    @Slot(str)
+    def _on_message(self, text: str) -> None:
+        if not self._closing and self.sender() is self._run:
+            self.message.emit(text)
 
     @Slot(object)
     def _on_batch(self, event) -> None:
@@ -356,31 +362,23 @@ class TrainingController(QObject):
         self.resultAdopted.emit(result)
         self._evaluate(result.model)
 
-    def model_card(self, result=None, evaluation=None) -> dict:
-        """The card of the model the current (or last) run makes."""
-        from cnn_desktop.core.model_io import make_card
+    def model_card(self, result=None) -> dict:
+        """The card of the model the current (or last) run makes (``result``: once it has ended)."""
+        from cnn_desktop.core.model_card import training_card
 
         run_config = self._config
         preset = run_config.preset
         if self._continue_source is not None and self._before is not None:
             preset = self._before.card.get("preset") or getattr(self._continue_source, "name", preset)
-        epochs = result.epochs_completed if result is not None else None
-        model = result.model if result is not None else (self._snapshot.model if self._snapshot else None)
-        return make_card(
-            preset=preset, epochs=epochs, batch_size=run_config.batch_size, learning_rate=run_config.learning_rate,
-            test_accuracy=None if evaluation is None else evaluation.accuracy,
-            test_loss=None if evaluation is None else evaluation.loss,
-            training_seconds=None if result is None else round(result.seconds, 1),
+        epochs = None if result is None else result.epochs_completed
+        parameters = None
+        if result is None and self._snapshot is not None:
+            parameters = int(self._snapshot.model.count_params())
+        return training_card(
+            run_config, result, preset=preset, parameters=parameters,
             dataset_checksum=getattr(self._data_state.dataset, "checksum", None),
-            parameters=None if model is None else int(model.count_params()),
             name=f"{preset}, trained here" if result is None else
-            f"{preset}, {epochs} epoch{'s' if epochs != 1 else ''}",
-            status="training" if result is None else result.status,
-            train_images=run_config.limit or config.TRAIN_SIZE,
-            validation=run_config.validation,
-            continued=run_config.continue_training,
-            **({} if getattr(run_config, "design", None) is None else {"design": run_config.design.to_dict()}),
-        )
+            f"{preset}, {epochs} epoch{'s' if epochs != 1 else ''}")
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(self, model) -> None:

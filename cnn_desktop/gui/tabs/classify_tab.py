@@ -16,8 +16,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import ImageOps
-from PySide6.QtCore import QMimeData, QSize, QStandardPaths, Qt, Slot
+from PySide6.QtCore import QMimeData, QSize, QStandardPaths, Qt, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (QApplication, QButtonGroup, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QSlider, QSpinBox, QStackedWidget, QStyle, QToolButton,
@@ -25,11 +24,13 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QFileDialog, QFrame, 
 
 from cnn_desktop import config
 from cnn_desktop.core.preprocessing import (SUPPORTED_SUFFIXES, WORKING_SIZE, EmptyImageError, ImageError,
-                                            image_to_arrays, open_image, prepare_file, prepare_pixels)
+                                            PreparedImage, decode_picture, open_image, prepare_picture,
+                                            prepare_pixels)
 from cnn_desktop.gui.widgets.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
-from cnn_desktop.gui.state.image_state import ImageSource
+from cnn_desktop.gui.state.image_state import ImageSource, dataset_image
 from cnn_desktop.gui.widgets.message_bar import MessageBar
-from cnn_desktop.gui.widgets.network_input_view import NetworkInputView, to_grey_qimage
+from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+from cnn_desktop.gui.widgets.network_input_view import NetworkInputView
 from cnn_desktop.gui.widgets.probability_bars import ProbabilityBars
 from cnn_desktop.gui import settings as keys
 from cnn_desktop.gui.settings import Settings
@@ -44,8 +45,6 @@ NOTHING_TO_CLASSIFY = "Nothing to classify – draw something"
 LOADING_MODEL = "Loading model…"
 NO_MODEL = "No model – load one (File ▸ Load Model) or train one in the Train tab"
 FILE_FILTER = ("Images (" + " ".join(f"*{suffix}" for suffix in SUPPORTED_SUFFIXES) + ");;All files (*)")
-# Colour previews for these Pillow modes; others (16-bit, float) are shown as the grey levels the core reads.
-COLOUR_PREVIEW_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr"}
 
 
 def qimage_to_rgba(image: QImage) -> np.ndarray:
@@ -55,33 +54,32 @@ def qimage_to_rgba(image: QImage) -> np.ndarray:
     return rows[:, :converted.width() * 4].reshape(converted.height(), converted.width(), 4).copy()
 
 
-def preview_of_file(path: Path) -> QImage:
-    """The picture in a file, upright and reduced to at most WORKING_SIZE pixels, for display."""
+def open_picture_file(path: Path) -> tuple[PreparedImage, QImage]:
+    """The network input and the picture to show, from one decoding of the file (upright, reduced in size).
+
+    Raises ImageError with a message for the user.
+    """
     image = open_image(path)
     try:
-        if image.mode in COLOUR_PREVIEW_MODES:
-            try:
-                image = ImageOps.exif_transpose(image) or image
-            except Exception:  # a damaged EXIF block is no reason to refuse the picture (as in the core)
-                log.debug("ignoring unreadable EXIF orientation in %s", path, exc_info=True)
-            image.thumbnail((WORKING_SIZE, WORKING_SIZE))
-            rgba = np.ascontiguousarray(np.asarray(image.convert("RGBA")))
-        else:
-            grey, alpha = image_to_arrays(image)
-            levels = np.round(grey * 255).astype(np.uint8)
-            opacity = np.full_like(levels, 255) if alpha is None else np.round(alpha * 255).astype(np.uint8)
-            rgba = np.ascontiguousarray(np.dstack([levels, levels, levels, opacity]))
+        picture = decode_picture(image)
+    except (OSError, ValueError, MemoryError) as exc:
+        raise ImageError(f"“{path.name}” cannot be used: {exc}") from None
     finally:
         image.close()
+    prepared = prepare_picture(picture)
+    opacity = np.full(picture.gray.shape, 255, np.uint8) if picture.alpha is None else \
+        np.round(picture.alpha * 255).astype(np.uint8)
+    rgba = np.ascontiguousarray(np.dstack([picture.rgb, opacity]))
     height, width = rgba.shape[:2]
-    return QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
+    return prepared, QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
 
 
 class ClassifyTab(QWidget):
+    showTabRequested = Signal(str)  # ask the window to show a tab ("classify" or "inspect") for the image
+
     def __init__(self, model_state, image_state, data_state, parent=None):
         super().__init__(parent)
         self.model_state, self.image_state, self.data_state = model_state, image_state, data_state
-        self._rng = np.random.default_rng()
         # The source whose picture the picture view shows (set when this tab opens a file, paste or test image).
         self._picture_source: ImageSource | None = None
 
@@ -327,8 +325,7 @@ class ClassifyTab(QWidget):
         path = Path(path)
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            prepared = prepare_file(path)
-            preview = preview_of_file(path)
+            prepared, preview = open_picture_file(path)
         except ImageError as exc:
             self.show_error(str(exc))
             return False
@@ -420,20 +417,19 @@ class ClassifyTab(QWidget):
 
     @Slot()
     def show_random_test_image(self) -> None:
-        dataset = self.data_state.dataset
-        if dataset is not None:
-            self.show_test_image(int(self._rng.integers(len(dataset.test_images))))
+        index = self.data_state.random_test_index()
+        if index is not None:
+            self.show_test_image(index)
 
     def show_test_image(self, index: int) -> None:
         dataset = self.data_state.dataset
-        pixels = dataset.test_images[index]
-        source = ImageSource("dataset", f"test image #{index}", true_label=int(dataset.test_labels[index]))
-        self._show_picture(pixels.astype(np.float32) / 255.0, to_grey_qimage(pixels), source, crisp=True)
+        image, source = dataset_image(dataset, "test", index)
+        self._show_picture(image, to_grey_qimage(dataset.test_images[index]), source, crisp=True)
 
     # ------------------------------------------------------------------ results
     @Slot()
     def inspect_current_image(self) -> None:
-        self.image_state.showRequested.emit("inspect")
+        self.showTabRequested.emit("inspect")
 
     @Slot()
     def _on_image_changed(self) -> None:

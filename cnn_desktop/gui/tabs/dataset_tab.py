@@ -15,19 +15,18 @@ import logging
 import threading
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QStackedWidget, QVBoxLayout,
                                QWidget)
 
 from cnn_desktop import config
-from cnn_desktop.gui.widgets.dataset_grid import DEFAULT_PIXEL_SCALE, PIXEL_SCALES, DatasetGrid
-from cnn_desktop.gui.widgets.dataset_missing_panel import DatasetMissingPanel
-from cnn_desktop.gui.state.image_state import ImageSource
 from cnn_desktop.gui import settings as keys
 from cnn_desktop.gui.concurrency.latest_task import LatestTask
-from cnn_desktop.gui.settings import Settings
 from cnn_desktop.gui.concurrency.training_run import inference_copy
+from cnn_desktop.gui.settings import Settings
+from cnn_desktop.gui.widgets.dataset_grid import DEFAULT_PIXEL_SCALE, PIXEL_SCALES, DatasetGrid
+from cnn_desktop.gui.widgets.dataset_missing_panel import DatasetMissingPanel
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +50,8 @@ def predict_classes(model, weights, images: np.ndarray, stop: threading.Event) -
 
 
 class DatasetTab(QWidget):
+    showTabRequested = Signal(str)  # ask the window to show a tab ("classify" or "inspect") for the image
+
     def __init__(self, model_state, image_state, data_state, parent=None):
         super().__init__(parent)
         self.model_state, self.image_state, self.data_state = model_state, image_state, data_state
@@ -199,11 +200,9 @@ class DatasetTab(QWidget):
     def send_image(self, row: int, tab_name: str) -> None:
         """Make the image at ``row`` the current image and show it in ``tab_name`` ("classify" / "inspect")."""
         images_model = self.grid.images_model
-        pixels = images_model.image(row).astype(np.float32) / 255.0
-        source = ImageSource("dataset", f"{images_model.split} #{images_model.dataset_index(row)}",
-                             true_label=images_model.label(row))
-        self.image_state.set_image(pixels, source)
-        self.image_state.showRequested.emit(tab_name)
+        self.image_state.set_dataset_image(self.data_state.dataset, images_model.split,
+                                           images_model.dataset_index(row))
+        self.showTabRequested.emit(tab_name)
 
     @Slot(QModelIndex)
     def _on_activated(self, index: QModelIndex) -> None:

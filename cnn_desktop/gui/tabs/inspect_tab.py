@@ -12,11 +12,10 @@ change while hidden just marks the maps stale until the tab is shown.
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from cnn_desktop import config
@@ -25,6 +24,7 @@ from cnn_desktop.core.convolution_demo import (ConvolutionLayer, ReceptiveField,
 from cnn_desktop.core.inference import LayerInfo
 from cnn_desktop.gui.widgets.feature_map_grid import FeatureMapGrid
 from cnn_desktop.gui.widgets.filter_grid import FilterGrid
+from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 from cnn_desktop.gui.widgets.how_it_works_panel import HowItWorksPanel
 from cnn_desktop.gui.state.image_state import ImageSource
 from cnn_desktop.gui.widgets.layer_list import LayerList
@@ -49,7 +49,6 @@ class InspectTab(QWidget):
         self._first_convolution: ConvolutionLayer | None = None  # the conv layer that reads the image itself
         self._enlarged_channel = 0
         self._dirty = True
-        self.last_compute_ms: float | None = None  # how long the last feature-map computation took
         self.compute_count = 0
 
         # ---- left column: the image and the layers
@@ -127,13 +126,9 @@ class InspectTab(QWidget):
     # ------------------------------------------------------------------ the image
     @Slot()
     def pick_random_test_image(self) -> None:
-        dataset = self.data_state.dataset
-        if dataset is None:
-            return
-        index = int(np.random.default_rng().integers(len(dataset.test_images)))
-        label = int(dataset.test_labels[index])
-        self.image_state.set_image(dataset.test_images[index].astype(np.float32) / 255.0,
-                                   ImageSource("dataset", f"test #{index}", label))
+        index = self.data_state.random_test_index()
+        if index is not None:
+            self.image_state.set_dataset_image(self.data_state.dataset, "test", index)
 
     @Slot()
     def _update_random_button(self, *_) -> None:
@@ -154,9 +149,8 @@ class InspectTab(QWidget):
             self.thumbnail.setText("no image")
             self.source_label.setText(self.image_state.message)
             return
-        pixels = np.ascontiguousarray(np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8))
-        size = pixels.shape[1]
-        picture = QImage(pixels.data, size, pixels.shape[0], size, QImage.Format.Format_Grayscale8).copy()
+        picture = to_grey_qimage(image)
+        size = picture.width()
         ratio = self.devicePixelRatioF()
         side = int(size * THUMBNAIL_SCALE * ratio)
         pixmap = QPixmap.fromImage(picture.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
@@ -249,14 +243,12 @@ class InspectTab(QWidget):
         if image is None:
             self._show_without_maps(NO_IMAGE_HINT)
             return
-        started = time.perf_counter()
         try:
             self._maps = self._extractor.feature_maps(image)
         except ValueError as exc:  # e.g. an image of the wrong size
             log.warning("feature maps not computed: %s", exc)
             self._show_without_maps(f"The feature maps could not be computed: {exc}")
             return
-        self.last_compute_ms = (time.perf_counter() - started) * 1000
         self.compute_count += 1
         self._show_maps()
 

@@ -9,56 +9,32 @@ trained model (confusion matrix, hardest examples) follow its evaluation.
 from __future__ import annotations
 
 import logging
-import math
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QStyle,
     QVBoxLayout,
     QWidget,
 )
 
-from cnn_desktop import config
-from cnn_desktop.core.model import PRESET_NAMES, PRESETS
+from cnn_desktop.core.formatting import format_duration
 from cnn_desktop.core.training import TrainingConfig, TrainingConfigError
-from cnn_desktop.gui.settings import TRAIN_GROUP, Settings
-from cnn_desktop.gui.state.image_state import ImageSource
 from cnn_desktop.gui.widgets.message_bar import MessageBar
 from cnn_desktop.gui.widgets.messages import show_error
 from cnn_desktop.gui.widgets.test_results_panel import TestResultsPanel
 from cnn_desktop.gui.widgets.training_charts import TrainingCharts
+from cnn_desktop.gui.widgets.training_settings_form import TrainingSettingsForm
 
 log = logging.getLogger(__name__)
 
-VALIDATION_LABELS = {"test": "Official test set (10,000 images)", "split": "10% of the training images"}
 LOG_LINES = 300
-# The form's first preset: trains to ~92% in minutes on a CPU (the bundled model's "improved" takes an hour).
-FORM_DEFAULT_PRESET = "fast"
-DEFAULT_PATIENCE = 3
-
-
-def format_duration(seconds: float) -> str:
-    """2:31, or 1:02:03 past an hour; an ellipsis while unknown."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "…"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def progress_text(epoch: int, epochs: int, step: int, steps: int, images_per_second: float, eta_seconds: float) -> str:
@@ -69,6 +45,7 @@ def progress_text(epoch: int, epochs: int, step: int, steps: int, images_per_sec
 class TrainTab(QWidget):
     loadRequested = Signal()  # the Load model button: the window's File ▸ Load Model
     saveRequested = Signal()  # the Save model button: the window's File ▸ Save Model As
+    showTabRequested = Signal(str)  # ask the window to show a tab ("classify") for the image sent there
 
     def __init__(self, controller, model_state, image_state, data_state, parent=None):
         super().__init__(parent)
@@ -88,7 +65,7 @@ class TrainTab(QWidget):
 
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self._settings_box)
+        left_layout.addWidget(self.form)
         left_layout.addLayout(self._buttons)
         for bar in (self.form_error, self.message, self.data_message):
             left_layout.addWidget(bar)
@@ -130,6 +107,7 @@ class TrainTab(QWidget):
         controller.prepared.connect(self._on_prepared)
         controller.progress.connect(self._on_batch)
         controller.epochEnded.connect(self._on_epoch_end)
+        controller.message.connect(self._log)
         controller.finished.connect(self._on_finished)
         controller.failed.connect(self._on_failed)
         controller.notice.connect(self.message.show_message)
@@ -138,70 +116,13 @@ class TrainTab(QWidget):
         controller.evaluationFailed.connect(lambda message, details: show_error(
             self, "Evaluation failed", f"The test-set evaluation failed:\n{message}", details))
         controller.busyChanged.connect(self._update_controls)
-        self._restore_settings()
         self._validate_form()
         self._update_controls()
 
     # ------------------------------------------------------------------ building
     def _build_form(self) -> None:
-        self.preset_combo = QComboBox(self)
-        for name in PRESET_NAMES:
-            self.preset_combo.addItem(name, name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESETS[name].description,
-                                          Qt.ItemDataRole.ToolTipRole)
-        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
-
-        self.epochs_spin = QSpinBox(self)
-        self.epochs_spin.setRange(1, 1000)
-        self.epochs_spin.setToolTip("How many times the training goes through all its images")
-        self.batch_spin = QSpinBox(self)
-        self.batch_spin.setRange(1, 8192)
-        self.batch_spin.setToolTip("Images per optimiser step")
-        self.learning_rate_edit = QLineEdit(self)
-        self.learning_rate_edit.setToolTip("Adam's step size (the peak of the schedule for the fast and "
-                                           "improved presets): above 0, at most 10")
-        self.limit_spin = QSpinBox(self)
-        self.limit_spin.setRange(0, config.TRAIN_SIZE)
-        self.limit_spin.setSingleStep(1000)
-        self.limit_spin.setGroupSeparatorShown(True)
-        self.limit_spin.setSpecialValueText(f"all {config.TRAIN_SIZE:,}")
-        self.limit_spin.setToolTip("Train on only the first N training images (quicker runs)")
-        self.validation_combo = QComboBox(self)
-        for key, label in VALIDATION_LABELS.items():
-            self.validation_combo.addItem(label, key)
-        self.validation_combo.setToolTip("The images the validation loss and accuracy are measured on after "
-                                         "every epoch")
-        self.early_stopping_check = QCheckBox("Early stopping", self)
-        self.early_stopping_check.setToolTip("Stop when the validation loss has not improved for a number of "
-                                             "epochs, and keep the best epoch's weights")
-        self.patience_spin = QSpinBox(self)
-        self.patience_spin.setRange(1, 100)
-        self.patience_spin.setSuffix(" epochs")
-        self.patience_spin.setToolTip("Epochs without improvement before stopping")
-        self.continue_check = QCheckBox("Continue from current weights", self)
-        self.continue_check.setToolTip("Keep training the model in use (its architecture and weights) with this "
-                                       "preset's recipe, instead of starting from a fresh network")
-        for signal in (self.preset_combo.currentIndexChanged, self.epochs_spin.valueChanged,
-                       self.batch_spin.valueChanged, self.learning_rate_edit.textChanged,
-                       self.limit_spin.valueChanged, self.validation_combo.currentIndexChanged,
-                       self.early_stopping_check.toggled, self.patience_spin.valueChanged,
-                       self.continue_check.toggled):
-            signal.connect(self._validate_form)
-
-        form = QFormLayout()
-        form.addRow("&Preset:", self.preset_combo)
-        form.addRow("&Epochs:", self.epochs_spin)
-        form.addRow("&Batch size:", self.batch_spin)
-        form.addRow("&Learning rate:", self.learning_rate_edit)
-        form.addRow("Training &images:", self.limit_spin)
-        form.addRow("&Validation:", self.validation_combo)
-        stopping = QHBoxLayout()
-        stopping.addWidget(self.early_stopping_check)
-        stopping.addWidget(self.patience_spin)
-        form.addRow(stopping)
-        form.addRow(self.continue_check)
-        self._settings_box = QGroupBox("Training settings", self)
-        self._settings_box.setLayout(form)
+        self.form = TrainingSettingsForm(self)
+        self.form.changed.connect(self._validate_form)
 
         self.start_button = QPushButton("&Start training", self)
         self.start_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
@@ -233,42 +154,11 @@ class TrainTab(QWidget):
         self.log_view.setMinimumHeight(80)
 
     # ------------------------------------------------------------------ the form
-    @Slot(int)
-    def _on_preset_changed(self, index: int) -> None:
-        """A preset brings its own recipe: fill in its epochs, batch size and learning rate."""
-        name = self.preset_combo.itemData(index)
-        if name not in PRESETS:
-            return
-        preset = PRESETS[name]
-        self.preset_combo.setToolTip(preset.description)
-        self.epochs_spin.setValue(preset.epochs)
-        self.batch_spin.setValue(preset.batch_size)
-        self.learning_rate_edit.setText(f"{preset.learning_rate:g}")
-
-    def form_config(self) -> TrainingConfig:
-        """The config the form describes, resolved and validated; raises TrainingConfigError."""
-        text = self.learning_rate_edit.text().strip().replace(",", ".")
-        try:
-            learning_rate = float(text)
-        except ValueError:
-            raise TrainingConfigError(f"learning rate must be a number above 0 and at most 10, not {text!r}") from None
-        limit = self.limit_spin.value()
-        return TrainingConfig(
-            preset=self.preset_combo.currentData(),
-            epochs=self.epochs_spin.value(),
-            batch_size=self.batch_spin.value(),
-            learning_rate=learning_rate,
-            validation=self.validation_combo.currentData(),
-            limit=limit if limit > 0 else None,
-            early_stopping_patience=self.patience_spin.value() if self.early_stopping_check.isChecked() else None,
-            continue_training=self.continue_check.isChecked(),
-        ).resolved()
-
     @Slot()
     def _validate_form(self) -> bool:
         """Check the form as it is edited; a refusal is shown under the buttons and Start is disabled."""
         try:
-            self.form_config()
+            self.form.training_config()
         except TrainingConfigError as exc:
             self.form_error.show_message(_capitalise(str(exc)) + ".", "warning")
             valid = False
@@ -276,7 +166,6 @@ class TrainTab(QWidget):
             self.form_error.clear()
             valid = True
         self._form_valid = valid
-        self.patience_spin.setEnabled(self.early_stopping_check.isChecked() and not self.is_training())
         self._update_controls()
         return valid
 
@@ -291,48 +180,11 @@ class TrainTab(QWidget):
                                            "critical")
         else:
             self.data_message.show_message("Loading the Fashion-MNIST dataset…", "information")
-        self._settings_box.setEnabled(not training)
-        self.continue_check.setEnabled(not training and self.model_state.model is not None)
-        if self.model_state.model is None and self.continue_check.isChecked():
-            self.continue_check.setChecked(False)
-        self.patience_spin.setEnabled(self.early_stopping_check.isChecked() and not training)
+        self.form.set_training(training, can_continue=self.model_state.model is not None)
         self.start_button.setEnabled(not training and data_ready and self._form_valid)
         self.stop_button.setEnabled(training and not self.controller.is_stopping)
         self.load_button.setEnabled(not training)
         self.save_button.setEnabled(self.model_state.model is not None)
-
-    # ------------------------------------------------------------------ settings
-    def _restore_settings(self) -> None:
-        """The last training's settings; a missing or damaged value falls back to the preset's default."""
-        store = Settings()
-        index = self.preset_combo.findData(store.get_str(f"{TRAIN_GROUP}/preset", FORM_DEFAULT_PRESET, PRESETS))
-        self.preset_combo.setCurrentIndex(index)
-        self._on_preset_changed(index)  # fill the defaults even when the index did not change
-        self.patience_spin.setValue(DEFAULT_PATIENCE)
-        for key, spin in (("epochs", self.epochs_spin), ("batch_size", self.batch_spin),
-                          ("patience", self.patience_spin), ("limit", self.limit_spin)):
-            spin.setValue(store.get_int(f"{TRAIN_GROUP}/{key}", spin.value(), spin.minimum(), spin.maximum()))
-        learning_rate = store.get_float(f"{TRAIN_GROUP}/learning_rate", None)
-        if learning_rate is not None and _valid_learning_rate(learning_rate):
-            self.learning_rate_edit.setText(f"{learning_rate:g}")
-        validation = store.get_str(f"{TRAIN_GROUP}/validation", "test", VALIDATION_LABELS)
-        self.validation_combo.setCurrentIndex(max(self.validation_combo.findData(validation), 0))
-        self.early_stopping_check.setChecked(store.get_bool(f"{TRAIN_GROUP}/early_stopping", False))
-
-    def save_settings(self) -> None:
-        store = Settings()
-        for key, value in (("preset", self.preset_combo.currentData()), ("epochs", self.epochs_spin.value()),
-                           ("batch_size", self.batch_spin.value()), ("limit", self.limit_spin.value()),
-                           ("validation", self.validation_combo.currentData()),
-                           ("early_stopping", self.early_stopping_check.isChecked()),
-                           ("patience", self.patience_spin.value())):
-            store.set(f"{TRAIN_GROUP}/{key}", value)
-        try:
-            learning_rate = float(self.learning_rate_edit.text().strip().replace(",", "."))
-        except ValueError:
-            return
-        if _valid_learning_rate(learning_rate):
-            store.set(f"{TRAIN_GROUP}/learning_rate", learning_rate)
 
     # ------------------------------------------------------------------ training
     def is_training(self) -> bool:
@@ -346,7 +198,7 @@ class TrainTab(QWidget):
         """Start a training with ``training_config`` (None: the form's). Returns whether it started."""
         try:
             if training_config is None:
-                training_config = self.form_config()
+                training_config = self.form.training_config()
             started = self.controller.start(training_config)
         except TrainingConfigError as exc:
             self.form_error.show_message(_capitalise(str(exc)) + ".", "warning")
@@ -363,7 +215,7 @@ class TrainTab(QWidget):
 
     @Slot(object)
     def _on_started(self, resolved) -> None:
-        self.save_settings()
+        self.form.save_settings()
         self.form_error.clear()
         self.message.clear()
         self._steps_per_epoch = 1
@@ -423,16 +275,15 @@ class TrainTab(QWidget):
 
     def stop_and_wait(self) -> None:
         """The window is closing: remember the form."""
-        self.save_settings()
+        self.form.save_settings()
 
     @Slot(int)
     def _send_to_classify(self, index: int) -> None:
         dataset = self.results.dataset
         if dataset is None:
             return
-        image = dataset.test_images[index].astype(np.float32) / 255.0
-        self.image_state.set_image(image, ImageSource("dataset", f"test #{index}", int(dataset.test_labels[index])))
-        self.image_state.showRequested.emit("classify")
+        self.image_state.set_dataset_image(dataset, "test", index)
+        self.showTabRequested.emit("classify")
 
     def _log(self, line: str) -> None:
         self.log_view.appendPlainText(line)
@@ -441,12 +292,3 @@ class TrainTab(QWidget):
 
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _valid_learning_rate(learning_rate: float) -> bool:
-    """Whether the core accepts this learning rate (its bounds are defined there only)."""
-    try:
-        TrainingConfig(learning_rate=learning_rate).resolved()
-    except TrainingConfigError:
-        return False
-    return True

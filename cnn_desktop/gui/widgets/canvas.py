@@ -22,6 +22,8 @@ from PySide6.QtGui import (QColor, QGuiApplication, QImage, QMouseEvent, QPainte
                            QPointingDevice, QTabletEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+
 LOGICAL_SIZE = 280  # 10x the network's 28x28 input
 MIN_PIXEL_SCALE = 2.0
 UNDO_DEPTH = 40
@@ -173,7 +175,7 @@ class Canvas(QWidget):
     def undo(self) -> None:
         if not self._undo:
             return
-        self._end_stroke()
+        self.end_stroke()
         self._redo.append(self._image)
         self._replace_image(self._undo.pop())
         self.historyChanged.emit()
@@ -181,7 +183,7 @@ class Canvas(QWidget):
     def redo(self) -> None:
         if not self._redo:
             return
-        self._end_stroke()
+        self.end_stroke()
         self._undo.append(self._image)
         self._replace_image(self._redo.pop())
         self.historyChanged.emit()
@@ -190,7 +192,7 @@ class Canvas(QWidget):
         """Wipe the drawing (undoable)."""
         if self.is_blank():
             return
-        self._end_stroke()
+        self.end_stroke()
         self._push_undo()
         blank = QImage(self._image.size(), self._image.format())
         blank.setDevicePixelRatio(self.pixel_scale)
@@ -206,8 +208,7 @@ class Canvas(QWidget):
             return False
         self._push_undo()
         values[mask] = INK
-        image = QImage(values.data, values.shape[1], values.shape[0], values.strides[0],
-                       QImage.Format.Format_Grayscale8).copy()  # copy: own the pixels, not numpy's buffer
+        image = to_grey_qimage(values)
         image.setDevicePixelRatio(self.pixel_scale)
         self._replace_image(image)
         return True
@@ -224,7 +225,8 @@ class Canvas(QWidget):
         self._paint_segment(self._last_point, point, width)
         self._last_point = QPointF(point)
 
-    def _end_stroke(self) -> None:
+    def end_stroke(self) -> None:
+        """The pen is lifted: the next ``continue_stroke`` needs a ``begin_stroke`` first."""
         self._stroke_colour = None
 
     def _paint_segment(self, start: QPointF, end: QPointF, width: float) -> None:
@@ -265,7 +267,7 @@ class Canvas(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._stroke_colour is not None:
             self.continue_stroke(event.position(), self._brush_size)
-        self._end_stroke()
+        self.end_stroke()
 
     def tabletEvent(self, event: QTabletEvent) -> None:
         # Accepted tablet events are not repeated as mouse events; pressure sets the stroke's width.
@@ -278,7 +280,7 @@ class Canvas(QWidget):
             self._set_hover(event.position())
             self.continue_stroke(event.position(), width)
         elif kind == QTabletEvent.Type.TabletRelease:
-            self._end_stroke()
+            self.end_stroke()
         event.accept()
 
     def leaveEvent(self, event) -> None:

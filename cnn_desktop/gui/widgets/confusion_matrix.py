@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from cnn_desktop import config
+from cnn_desktop.core.evaluation import per_class_accuracy
 
 PADDING = 4
 
@@ -52,8 +53,7 @@ class ConfusionMatrix(QWidget):
 
     @property
     def per_class_accuracy(self) -> np.ndarray:
-        totals = self.matrix.sum(axis=1)
-        return np.divide(np.diag(self.matrix), totals, out=np.zeros(len(totals)), where=totals > 0)
+        return per_class_accuracy(self.matrix)
 
     def _share(self, row: int, col: int) -> float:
         """The cell's fraction of its row (of the images of that true class)."""

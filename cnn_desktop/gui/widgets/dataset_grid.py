@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from cnn_desktop import config
-from cnn_desktop.gui.widgets.network_input_view import to_grey_qimage
+from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 from cnn_desktop.gui.throttle import Throttle
 
 # Custom roles of the model (besides Display = class name, Decoration = the 28x28 QImage).

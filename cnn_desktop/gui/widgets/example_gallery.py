@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QVBoxLayout, QWidget
 
 from cnn_desktop import config
+from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 
 THUMBNAIL_SIZE = 56  # logical pixels: each 28x28 image drawn at twice its size, pixels kept sharp
 DATASET_INDEX_ROLE = Qt.ItemDataRole.UserRole
@@ -79,9 +80,7 @@ class _ExamplesModel(QAbstractListModel):
     def _thumbnail(self, row: int) -> QPixmap:
         pixmap = self._thumbnails.get(row)
         if pixmap is None:
-            pixels = np.ascontiguousarray(self._images[int(self.indices[row])], dtype=np.uint8)
-            image = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
-                           QImage.Format.Format_Grayscale8).copy()  # copy: the array may go away
+            image = to_grey_qimage(np.asarray(self._images[int(self.indices[row])], dtype=np.uint8))
             device_size = round(THUMBNAIL_SIZE * self.pixel_ratio)
             pixmap = QPixmap.fromImage(image.scaled(device_size, device_size, Qt.AspectRatioMode.IgnoreAspectRatio,
                                                     Qt.TransformationMode.FastTransformation))

@@ -181,6 +181,11 @@ class FeatureMapGrid(QWidget):
         return [label.toPlainText() for label in self._labels]
 
     @property
+    def tile_layout(self) -> TileLayout | None:
+        """How the channels are tiled in the image (None while a message is shown instead)."""
+        return self._layout
+
+    @property
     def maps(self) -> np.ndarray | None:
         return self._maps
 

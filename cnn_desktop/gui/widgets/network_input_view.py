@@ -16,19 +16,10 @@ from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnn_desktop import config
+from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 
 PREFERRED_ZOOM = 6
 MIN_ZOOM = 3
-
-
-def to_grey_qimage(image: np.ndarray) -> QImage:
-    """(H, W) float in [0, 1] or uint8 -> an 8-bit grey QImage that owns its pixels."""
-    array = np.asarray(image)
-    if array.dtype != np.uint8:
-        array = np.round(np.clip(array, 0, 1) * 255).astype(np.uint8)
-    array = np.ascontiguousarray(array)
-    height, width = array.shape
-    return QImage(array.data, width, height, array.strides[0], QImage.Format.Format_Grayscale8).copy()
 
 
 class NetworkInputView(QWidget):

@@ -20,6 +20,7 @@ from PySide6.QtCore import QEvent, Qt, Slot
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from cnn_desktop.core.evaluation import best_epoch as lowest_loss_epoch
 from cnn_desktop.gui.throttle import Throttle
 from cnn_desktop.gui.widgets.messages import show_warning
 
@@ -163,8 +164,7 @@ class TrainingCharts(QWidget):
     @property
     def best_epoch(self) -> int | None:
         """The epoch (1-based) with the lowest validation loss, or None before the first epoch ends."""
-        finite = [(value, epoch) for epoch, value in enumerate(self.history["val_loss"], 1) if math.isfinite(value)]
-        return min(finite)[1] if finite else None
+        return lowest_loss_epoch(self.history["val_loss"])
 
     def _mark_dirty(self) -> None:
         self._dirty = True
