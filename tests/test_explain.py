@@ -15,8 +15,9 @@ from PIL import Image
 from cnn_desktop import config
 from cnn_desktop.core.dataset import to_model_input
 from cnn_desktop.core.explain import (
-    CAM_VARIANTS, INTEGRATED_GRADIENTS, METHOD_DESCRIPTIONS, METHODS, OCCLUSION_MIN_SCALE, SMOOTHGRAD, ExplainError,
-    Explainer, class_index_from_name, explainer_for, heat_rgba, overlay_on_picture, render_explanation_png)
+    CAM_VARIANTS, INTEGRATED_GRADIENTS, METHOD_DESCRIPTIONS, METHODS, OCCLUSION, OCCLUSION_MIN_SCALE, SMOOTHGRAD,
+    ExplainError, Explainer, class_index_from_name, explainer_for, heat_rgba, overlay_on_picture,
+    render_explanation_png)
 from cnn_desktop.core.explain_checks import deletion_drops, explanation_maps, randomised_copy, spearman
 from cnn_desktop.core.filter_patterns import FilterPatterns, filter_patterns_for
 from cnn_desktop.core.model import PRESET_NAMES, build_model
@@ -211,6 +212,29 @@ def test_integrated_gradients_add_up_to_the_score_difference(default_model, test
         assert explanation.options["attribution_sum"] == pytest.approx(difference, rel=0.1, abs=0.2)
 
 
+def test_subclassed_model_gets_gradient_methods_and_a_clear_gradcam_error(test_images):
+    import keras
+    from keras import layers
+
+    class Tiny(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = layers.Conv2D(4, 3, activation="relu", name="conv")
+            self.flatten = layers.Flatten()
+            self.logits = layers.Dense(config.NUM_CLASSES)
+
+        def call(self, inputs, training=None):
+            return self.logits(self.flatten(self.conv(inputs)))
+
+    model = Tiny()
+    model(test_images[:1])
+    explainer = Explainer(model)
+    for method in (OCCLUSION, SMOOTHGRAD, INTEGRATED_GRADIENTS):  # need only the model's output
+        assert_valid_map(explainer.explain(test_images[0], method))
+    with pytest.raises(ExplainError, match="subclassed"):
+        explainer.gradcam(test_images[0])
+
+
 def test_class_names_and_bad_inputs():
     assert class_index_from_name("Ankle boot") == 9 == class_index_from_name("ankle-boot")
     assert class_index_from_name("t-shirt") == 0 == class_index_from_name("T-shirt/top")
@@ -225,6 +249,8 @@ def test_class_names_and_bad_inputs():
         explainer.gradcam(np.full((28, 28), np.nan))
     with pytest.raises(ExplainError, match="no layer"):
         explainer.gradcam(np.zeros((28, 28)), layer="conv99")
+    with pytest.raises(ExplainError, match="2-D"):
+        explainer.gradcam(np.zeros((28, 28)), layer="dense")
     with pytest.raises(ExplainError, match="unknown method"):
         explainer.explain(np.zeros((28, 28)), "lime")
     assert set(METHOD_DESCRIPTIONS) == set(METHODS)
@@ -316,7 +342,12 @@ def test_filter_activations_match_keras_and_follow_new_weights(test_images):
     submodel = keras.Model(model.inputs[0], model.get_layer("conv2d_1").output)
     expected = submodel(test_images[:50]).numpy().mean(axis=(1, 2))
     np.testing.assert_allclose(patterns.filter_activations(test_images[:50], "conv2d_1"), expected, atol=1e-5)
+    progress = []
+    stopped = patterns.pattern("conv2d", 0, steps=8, on_progress=lambda done, total: progress.append((done, total)),
+                               should_stop=lambda: len(progress) >= 3)
+    assert stopped.steps == 3 and progress == [(1, 8), (2, 8), (3, 8)]
     first = patterns.pattern("conv2d", 0, steps=8)
+    assert first.steps == 8 and first is not stopped  # a stopped pattern was not cached
     assert patterns.pattern("conv2d", 0, steps=8) is first
     model.set_weights([weight * 1.5 for weight in model.get_weights()])
     assert patterns.pattern("conv2d", 0, steps=8) is not first  # new weights: computed again

@@ -398,10 +398,12 @@ class Explainer:
                 cam = tf.image.resize(cam, (config.IMAGE_SIZE, config.IMAGE_SIZE), method="bilinear")
                 return cam[..., 0], logits
 
+            # No autograph: the graph walk is plain Python run once while tracing, and without autograph
+            # its ExplainError (a subclassed model, a layer without 2-D maps) reaches the caller as it is.
             self._gradcam_functions[key] = tf.function(
                 gradcam, input_signature=[tf.TensorSpec((None, *config.INPUT_SHAPE), tf.float32),
                                           tf.TensorSpec((None,), tf.int32)],
-                reduce_retracing=True)
+                reduce_retracing=True, autograph=False)
         return self._gradcam_functions[key]
 
     def _input_gradients(self):

@@ -126,7 +126,7 @@ class FilterPatterns:
 
             self._activation_functions[path] = tf.function(
                 mean_activations, input_signature=[tf.TensorSpec((None, *config.INPUT_SHAPE), tf.float32)],
-                reduce_retracing=True)
+                reduce_retracing=True, autograph=False)
         return self._activation_functions[path]
 
     def _step_function(self, path: str):
@@ -148,7 +148,8 @@ class FilterPatterns:
             self._step_functions[path] = tf.function(
                 activation_and_gradient,
                 input_signature=[tf.TensorSpec((None, *config.INPUT_SHAPE), tf.float32),
-                                 tf.TensorSpec((), tf.int32)])
+                                 tf.TensorSpec((), tf.int32)],
+                autograph=False)
         return self._step_functions[path]
 
     def filter_activations(self, images: np.ndarray, layer: str) -> np.ndarray:
@@ -182,10 +183,12 @@ class FilterPatterns:
         return TopImages(path, int(filter_index), order, column[order])
 
     def pattern(self, layer: str, filter_index: int, steps: int = PATTERN_STEPS,
-                should_stop: Callable[[], bool] | None = None) -> FilterPattern:
+                should_stop: Callable[[], bool] | None = None,
+                on_progress: Callable[[int, int], None] | None = None) -> FilterPattern:
         """The input that excites the filter most, found by regularised gradient ascent (cached).
 
-        ``should_stop()`` is asked between steps; a stopped result is returned but not cached.
+        ``on_progress(done, steps)`` is called after every step and ``should_stop()`` asked; a stopped
+        result (``steps`` < asked) is returned but not cached.
         """
         path = self._check_filter(layer, filter_index)
         if not (isinstance(steps, (int, np.integer)) and 1 <= steps <= 10_000):
@@ -222,6 +225,8 @@ class FilterPatterns:
                 if not polishing and done % BLUR_EVERY == 0:
                     images = _blur(images, kernel)
                 images = np.clip(images, 0.0, 1.0).astype(np.float32)
+                if on_progress is not None:
+                    on_progress(done, steps)
                 if should_stop is not None and should_stop():
                     break
             final = step(images, index)[0].numpy()
