@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cnn_desktop.core import convolution_demo as demo
+from cnn_desktop.core import receptive_field
 
 INPUT = np.array([[9, 8, 9, 7],
                   [8, 9, 7, 8],
@@ -97,7 +98,7 @@ def test_pooling_agrees_with_keras_layers():
 def test_receptive_fields_of_the_seed_model():
     from cnn_desktop.core.model import build_model
 
-    fields = demo.receptive_fields(demo.keras_layer_geometries(build_model("seed", compile=False)))
+    fields = receptive_field.receptive_fields(receptive_field.keras_layer_geometries(build_model("seed", compile=False)))
     assert (fields["conv2d"].size, fields["conv2d"].jump) == (3, 1)
     assert fields["conv2d"].rectangle(5, 7) == (4, 6, 6, 8)
     assert (fields["max_pooling2d"].size, fields["max_pooling2d"].jump) == (4, 2)
@@ -114,7 +115,7 @@ def test_receptive_field_is_the_set_of_input_pixels_that_matter():
 
     model = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(2, 3, padding="same"),
                               keras.layers.MaxPooling2D(2), keras.layers.Conv2D(1, 3, padding="same")])
-    top, left, bottom, right = demo.receptive_fields(demo.keras_layer_geometries(model))[model.layers[-1].name] \
+    top, left, bottom, right = receptive_field.receptive_fields(receptive_field.keras_layer_geometries(model))[model.layers[-1].name] \
         .rectangle(2, 3)
     rng = np.random.default_rng(5)
     # Positive weights: a +10 anywhere in the field raises a conv output enough to win its pooling window.

@@ -19,8 +19,8 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from cnn_desktop import config
-from cnn_desktop.core.convolution_demo import (ConvolutionLayer, ReceptiveField, keras_convolution,
-                                               keras_layer_geometries, receptive_fields)
+from cnn_desktop.core.convolution_demo import ConvolutionLayer, keras_convolution
+from cnn_desktop.core.receptive_field import ReceptiveField, keras_layer_geometries, receptive_fields
 from cnn_desktop.core.inference import LayerInfo
 from cnn_desktop.gui.widgets.feature_map_grid import FeatureMapGrid
 from cnn_desktop.gui.widgets.filter_grid import FilterGrid

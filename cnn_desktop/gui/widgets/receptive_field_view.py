@@ -18,7 +18,8 @@ from PySide6.QtGui import QPalette, QPen, QTextDocument
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from cnn_desktop import config
-from cnn_desktop.core.convolution_demo import ConvolutionLayer, ConvolutionStep, ReceptiveField, format_number
+from cnn_desktop.core.convolution_demo import ConvolutionLayer, ConvolutionStep, format_number
+from cnn_desktop.core.receptive_field import ReceptiveField
 from cnn_desktop.core.inference import LayerInfo
 from cnn_desktop.gui.widgets.feature_map_grid import bare_image_plot, style_color_bar, style_plot_widget
 
