@@ -384,7 +384,7 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
     fitting) the official test set, and the card fields written.
     """
     from cnn_desktop.core.dataset import load_dataset
-    from cnn_desktop.core.model_io import atomic_write_bytes, card_path, load_model
+    from cnn_desktop.core.model_io import atomic_write_bytes, card_path, load_model, read_card
 
     model_path = Path(model_path)
     model, _card = load_model(model_path)
@@ -437,11 +437,8 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
             atomic_write_bytes(feature_file(model_path), blob)
             fields["unsure"]["feature_statistics_sha256"] = hashlib.sha256(blob).hexdigest()
         path = card_path(model_path)
-        try:
-            card = json.loads(path.read_text(encoding="utf-8"))
-            card = card if isinstance(card, dict) else {}
-        except (OSError, ValueError):
-            card = {}
+        # Bounded and non-blocking, as every card read: a card may be a FIFO or a huge file.
+        card = read_card(model_path)
         card.update(fields)
         atomic_write_bytes(path, (json.dumps(card, indent=2) + "\n").encode())
     return calibration, reports, fields
