@@ -17,6 +17,8 @@ from cnn_desktop.gui.settings import open_settings
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageState
 from cnn_desktop.gui.state.model_state import ModelState
+from cnn_desktop.gui.state.design_state import DesignState
+from cnn_desktop.gui.state.runs_state import RunsState
 from cnn_desktop.gui.state.training_controller import TrainingController
 from cnn_desktop.gui.widgets.messages import show_info, show_warning
 
@@ -31,11 +33,16 @@ class MainWindow(QMainWindow):
         self.image_state = ImageState(self)
         self.data_state = DataState(data_dir, self)
         self.training_controller = TrainingController(self.model_state, self.data_state, self)
+        self.runs_state = RunsState(parent=self)  # the run history (default folder; CNN_DESKTOP_DATA_HOME moves it)
+        self.runs_state.connect_controller(self.training_controller)
+        self.design_state = DesignState(self.runs_state, self)
         self._requested_model_path = Path(model_path) if model_path else None
 
         from cnn_desktop.gui.tabs.classify_tab import ClassifyTab
         from cnn_desktop.gui.tabs.dataset_tab import DatasetTab
         from cnn_desktop.gui.tabs.inspect_tab import InspectTab
+        from cnn_desktop.gui.tabs.design_tab import DesignTab
+        from cnn_desktop.gui.tabs.runs_tab import RunsTab
         from cnn_desktop.gui.tabs.train_tab import TrainTab
 
         self.tabs = QTabWidget(self)
@@ -53,6 +60,16 @@ class MainWindow(QMainWindow):
         self.tabs.setTabToolTip(1, "Train the network on Fashion-MNIST and see how it learns")
         self.tabs.setTabToolTip(2, "See the feature maps and filters of every layer for the current image")
         self.tabs.setTabToolTip(3, "Browse the Fashion-MNIST images by class")
+        self.design_tab = DesignTab(self.design_state, self.training_controller, self.data_state, self)
+        self.runs_tab = RunsTab(self.runs_state, self.model_state, self.training_controller, self)
+        self.tabs.insertTab(self.tabs.indexOf(self.train_tab) + 1, self.design_tab, "D&esign")
+        self.tabs.insertTab(self.tabs.indexOf(self.design_tab) + 1, self.runs_tab, "&Runs")
+        self.tabs.setTabToolTip(self.tabs.indexOf(self.design_tab),
+                                "Design your own network layer by layer and train it")
+        self.tabs.setTabToolTip(self.tabs.indexOf(self.runs_tab),
+                                "Every training recorded: compare runs, reuse their models")
+        self.design_tab.trainRequested.connect(self._train_design)
+        self.runs_state.refresh()
         self.setCentralWidget(self.tabs)
 
         self._status_model = QLabel("Loading TensorFlow and the model…")
@@ -197,9 +214,15 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def show_tab(self, name: str) -> None:
         tab = {"classify": self.classify_tab, "train": self.train_tab, "inspect": self.inspect_tab,
-               "dataset": self.dataset_tab}.get(name)
+               "dataset": self.dataset_tab, "design": self.design_tab, "runs": self.runs_tab}.get(name)
         if tab is not None:
             self.tabs.setCurrentWidget(tab)
+
+    @Slot(object)
+    def _train_design(self, design) -> None:
+        """The Design tab's "Train this design": the Train tab trains it with its recipe, and is shown."""
+        if self.train_tab.train_design(design):
+            self.show_tab("train")
 
     @Slot()
     def _update_title(self) -> None:
@@ -238,8 +261,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop training and background work, wait for their threads, then save the window settings."""
         self.training_controller.stop_and_wait()
-        for tab in (self.train_tab, self.classify_tab, self.inspect_tab, self.dataset_tab):
+        for tab in (self.train_tab, self.classify_tab, self.inspect_tab, self.dataset_tab, self.design_tab,
+                    self.runs_tab):
             tab.stop_and_wait()
+        self.runs_state.close()
         self.model_state.stop_and_wait()
         self.data_state.stop_and_wait()
         self.settings.set(keys.WINDOW_GEOMETRY, self.saveGeometry())

@@ -56,10 +56,14 @@ class TrainingRun(QObject):
     # this GUI-thread object) is therefore queued.
     _event = Signal(object)
 
-    def __init__(self, training_config: TrainingConfig, *, data, continue_from=None, parent=None):
+    def __init__(self, training_config: TrainingConfig, *, data, continue_from=None, make_recorder=None,
+                 parent=None):
         super().__init__(parent)
         self.config = training_config.resolved()  # raises TrainingConfigError
         self._data, self._continue_from = data, continue_from
+        # make_recorder(): a core RunRecorder, made in the worker (opening the run history may wait on a lock)
+        self._make_recorder = make_recorder
+        self.recorder = None  # the RunRecorder of this run, once the worker has made it
         self._session: TrainingSession | None = None  # made in the worker thread
         self._cancelled = threading.Event()
         self._session_lock = threading.Lock()
@@ -73,14 +77,26 @@ class TrainingRun(QObject):
         """Runs in the worker thread: copy the model to continue from, then fit."""
         model = inference_copy(self._continue_from) if self._continue_from is not None else None
         self._continue_from = None
-        session = TrainingSession(self.config, data=self._data, model=model, listener=self._event.emit)
+        listener = self._event.emit
+        if self._make_recorder is not None:
+            self.recorder = self._make_recorder()
+            listener = self.recorder.wrap(listener)
+        session = TrainingSession(self.config, data=self._data, model=model, listener=listener)
         self._data = None
         with self._session_lock:
             self._session = session
             if self._cancelled.is_set():
                 session.cancel()
         try:
-            return session.run()
+            result = session.run()
+        except BaseException as exc:
+            if self.recorder is not None:
+                self.recorder.fail(f"The training failed: {type(exc).__name__}: {exc}")
+            raise
+        else:
+            if self.recorder is not None:
+                self.recorder.finish(result)
+            return result
         finally:
             with self._session_lock:
                 self._session = None  # the result holds the model; the run need not

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -85,12 +86,19 @@ class TrainingController(QObject):
     evaluated = Signal(object)  # core Evaluation of the adopted model on the test set
     evaluationFailed = Signal(str, str)
     notice = Signal(str, str)  # text, kind ("information", "warning", "critical"): what the run came to
+    runRecorded = Signal()  # the run history has new data about a run (started, epoch, end, test, model file)
+    _recordingWarning = Signal(str)  # from the worker: the run history cannot be used (queued to the GUI thread)
     busyChanged = Signal(bool)  # is_training changed
 
     def __init__(self, model_state, data_state, parent=None):
         super().__init__(parent)
         self._model_state, self._data_state = model_state, data_state
         self.adopt_automatically = True  # a usable result becomes the model in use as soon as the run ends
+        self.record_runs = True  # every run goes into the run history (core RunRecorder)
+        self.runs_dir = None  # the run history's folder; None: the default (core run_store.default_runs_dir)
+        self._recorder = None  # the RunRecorder of the last run that ended (test results, model file)
+        self._recordingWarning.connect(self._on_recording_warning)
+        model_state.saved.connect(self._on_model_saved)
         self._run: TrainingRun | None = None  # the run in progress
         self._ended_runs: set[TrainingRun] = set()  # reported their result; threads may still be ending
         self._config: TrainingConfig | None = None
@@ -167,7 +175,13 @@ class TrainingController(QObject):
                 raise TrainingConfigError("there is no model to continue from: untick “Continue from current "
                                           "weights” to train a fresh one")
             continue_from = self._model_state.model
-        run = TrainingRun(resolved, data=self._data_state.dataset, continue_from=continue_from, parent=self)
+        make_recorder = None
+        if self.record_runs:
+            from cnn_desktop.core.run_recorder import RunRecorder
+
+            make_recorder = partial(RunRecorder, runs_dir=self.runs_dir, warn=self._recordingWarning.emit)
+        run = TrainingRun(resolved, data=self._data_state.dataset, continue_from=continue_from,
+                          make_recorder=make_recorder, parent=self)
         run.started.connect(self._on_prepared)
         run.batchProgress.connect(self._on_batch)
         run.epochEnded.connect(self._on_epoch_end)
@@ -178,6 +192,7 @@ class TrainingController(QObject):
 
         if self._pending is not None:  # a new run is a decision against the result still waiting
             self.discard_result()
+        self._close_recorder()
         self._snapshot_task.cancel()
         self._evaluation_task.cancel()
         self._run, self._config = run, resolved
@@ -225,12 +240,34 @@ class TrainingController(QObject):
                 log.error("a training run did not end in time")
         self._snapshot_task.stop_and_wait()
         self._evaluation_task.stop_and_wait()
+        for run in ([self._run] if self._run is not None else []) + list(self._ended_runs):
+            if run.recorder is not None and run.recorder is not self._recorder:
+                run.recorder.close()  # a run cut short by closing: recorded as it ended
+        self._close_recorder()
+
+    @Slot(str)
+    def _on_recording_warning(self, text: str) -> None:
+        self.notice.emit(text, "warning")
+
+    def _close_recorder(self) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.close()
+
+    @Slot(object)
+    def _on_model_saved(self, path) -> None:
+        """The model the last run trained was saved: its run records the file and card."""
+        if (self._recorder is not None and self._trained_model is not None
+                and self._model_state.model is self._trained_model):
+            self._recorder.record_model(path, self._model_state.card)
+            self.runRecorded.emit()
 
     # ------------------------------------------------------------------ the run's events
     @Slot(object)
     def _on_prepared(self, event) -> None:
         if not self._closing and self.sender() is self._run:
             self.prepared.emit(event)
+            self.runRecorded.emit()
 
     @Slot(str)
     def _on_message(self, text: str) -> None:
@@ -248,6 +285,7 @@ class TrainingController(QObject):
         if self._closing or self.sender() is not self._run:
             return
         self.epochEnded.emit(event)
+        self.runRecorded.emit()
         self._latest_weights = event.weights
         self._show_snapshot()
 
@@ -291,7 +329,7 @@ class TrainingController(QObject):
     def _on_finished(self, result) -> None:
         if self._closing or self.sender() is not self._run:
             return
-        self._run_ended()
+        self._run_ended(self.sender())
         self.finished.emit(result)
         if result.status == "diverged":
             self._discard(result, f"{result.message} The model in use is unchanged.", "warning")
@@ -312,13 +350,15 @@ class TrainingController(QObject):
     def _on_failed(self, message: str, details: str) -> None:
         if self._closing or self.sender() is not self._run:
             return
-        self._run_ended()
+        self._run_ended(self.sender())
         self._give_back_model_in_use()
         self.notice.emit(f"Training failed: {message}", "critical")
         self.failed.emit(message, details)
 
-    def _run_ended(self) -> None:
+    def _run_ended(self, run) -> None:
         """The run has reported its result: no longer training, though its thread may take a moment to end."""
+        self._recorder = run.recorder  # the worker has recorded the run's end before reporting it
+        self.runRecorded.emit()
         if self._run is not None:
             self._ended_runs.add(self._run)
             self._run = None
@@ -400,6 +440,9 @@ class TrainingController(QObject):
             # The card is saved with the model; the test numbers belong in it.
             self._model_state.update_card(test_accuracy=evaluation.accuracy, test_loss=evaluation.loss)
         self.notice.emit(f"{self._outcome} Test accuracy: {evaluation.accuracy:.2%}.", "information")
+        if self._recorder is not None:
+            self._recorder.record_test(evaluation)
+            self.runRecorded.emit()
         self.evaluated.emit(evaluation)
 
     @Slot(str, str)

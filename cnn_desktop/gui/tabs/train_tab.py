@@ -8,6 +8,7 @@ trained model (confusion matrix, hardest examples) follow its evaluation.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -206,6 +207,16 @@ class TrainTab(QWidget):
         self._update_controls()
         return started
 
+    def train_design(self, design) -> bool:
+        """Train a network design (the Design tab's) with the form's recipe; a fresh network, never continued."""
+        try:
+            training_config = dataclasses.replace(self.form.training_config(), design=design,
+                                                  continue_training=False)
+        except TrainingConfigError as exc:
+            self.form_error.show_message(_capitalise(str(exc)) + ".", "warning")
+            return False
+        return self.start_training(training_config)
+
     @Slot()
     def stop_training(self) -> None:
         """Stop after the batch in progress; the weights learned so far are kept."""
@@ -223,7 +234,9 @@ class TrainTab(QWidget):
         self.charts.reset()
         self.progress.setRange(0, 0)  # busy until the session knows its steps
         self.progress.setFormat("Preparing the data and the model…")
-        self._log(f"Training the {resolved.preset} preset: {resolved.epochs} epochs, batch {resolved.batch_size}, "
+        network = (f"the design “{resolved.design.name}” with the {resolved.preset} recipe"
+                   if resolved.design is not None else f"the {resolved.preset} preset")
+        self._log(f"Training {network}: {resolved.epochs} epochs, batch {resolved.batch_size}, "
                   f"learning rate {resolved.learning_rate:g}"
                   + (", continuing from the model in use" if resolved.continue_training else ""))
 
