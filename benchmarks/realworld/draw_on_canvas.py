@@ -342,6 +342,7 @@ def main(argv=None) -> int:
     layout = QHBoxLayout(window)
     bar = QVBoxLayout()
     canvas = Canvas(window)
+    canvas.setFixedSize(SAVED_SIZE, SAVED_SIZE)  # shown at one drawing unit per pixel: plans map 1:1 to the screen
     buttons = {}
     for name, tool in (("Brush", Tool.BRUSH), ("Fill", Tool.FILL)):
         button = QPushButton(name, window)

@@ -8,12 +8,18 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QApplication
 
-from cnn_desktop.gui.widgets.canvas import INK, LOGICAL_SIZE, UNDO_DEPTH, Canvas, Tool, connected_region
+from cnn_desktop.gui.widgets.canvas import (INK, LOGICAL_SIZE, MIN_DISPLAY_SIZE, UNDO_DEPTH, Canvas, Tool,
+                                            connected_region)
+
+
+def widget_point(canvas, x: float, y: float) -> QPoint:
+    """Where the pointer goes to draw at (x, y) in drawing units, at the canvas's current display size."""
+    return canvas.to_widget(QPointF(x, y)).toPoint()
 
 
 def draw_stroke(qtbot, canvas, points, button=Qt.MouseButton.LeftButton) -> None:
-    """Press at the first point, move through the others, release at the last (logical coordinates)."""
-    points = [QPoint(*point) for point in points]
+    """Press at the first point, move through the others, release at the last (drawing units, 0-280)."""
+    points = [widget_point(canvas, *point) for point in points]
     qtbot.mousePress(canvas, button, pos=points[0])
     for point in points[1:]:
         qtbot.mouseMove(canvas, point)
@@ -39,8 +45,9 @@ def canvas(qtbot):
     return widget
 
 
-def test_canvas_is_black_at_a_fixed_logical_size_with_a_denser_backing_store(canvas):
-    assert canvas.size().width() == canvas.size().height() == LOGICAL_SIZE
+def test_canvas_is_black_with_a_backing_store_denser_than_its_drawing_units(canvas):
+    assert canvas.sizeHint().width() == canvas.sizeHint().height() == LOGICAL_SIZE
+    assert canvas.minimumWidth() == canvas.minimumHeight() == MIN_DISPLAY_SIZE  # it grows, never shrinks away
     pixels = canvas.pixels()
     assert pixels.shape[0] == pixels.shape[1] >= 2 * LOGICAL_SIZE
     assert canvas.is_blank()
@@ -59,11 +66,47 @@ def test_mouse_stroke_draws_white_ink_where_the_pointer_went(qtbot, canvas):
 
 
 def test_changed_is_emitted_during_a_stroke_not_only_at_its_end(qtbot, canvas):
-    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(50, 50))
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 50, 50))
     with qtbot.waitSignal(canvas.changed):
-        qtbot.mouseMove(canvas, QPoint(150, 150))
+        qtbot.mouseMove(canvas, widget_point(canvas, 150, 150))
     assert ink_at(canvas, 100, 100) == INK  # drawn before the button is released
-    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(150, 150))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 150, 150))
+
+
+@pytest.mark.parametrize("size", [(560, 400), (300, 700)])
+def test_a_larger_canvas_shows_a_centred_square_and_strokes_land_under_the_pointer(qtbot, canvas, size):
+    width, height = size
+    canvas.resize(width, height)
+    qtbot.waitUntil(lambda: canvas.size().width() == width and canvas.size().height() == height)
+    side = min(width, height)
+    square = canvas.drawing_rect()
+    assert (square.width(), square.height()) == (side, side)
+    assert (square.left(), square.top()) == ((width - side) / 2, (height - side) / 2)
+    assert canvas.pixels().shape[0] >= 2 * LOGICAL_SIZE  # the drawing keeps its resolution
+
+    # Real mouse events at widget pixels; the ink must be where those pixels are in the drawing.
+    left, top = square.left(), square.top()
+    start, end = QPoint(round(left + 0.2 * side), round(top + 0.5 * side)), \
+        QPoint(round(left + 0.8 * side), round(top + 0.5 * side))
+    canvas.set_brush_size(10)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(canvas, end)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end)
+    for fraction in (0.2, 0.5, 0.8):
+        assert ink_at(canvas, fraction * LOGICAL_SIZE, 0.5 * LOGICAL_SIZE) == INK, fraction
+    assert ink_at(canvas, 0.5 * LOGICAL_SIZE, 0.3 * LOGICAL_SIZE) == 0
+    assert ink_at(canvas, 0.1 * LOGICAL_SIZE, 0.5 * LOGICAL_SIZE) == 0
+    # The brush is 10 drawing units wide at any display size: 10 units x the store's pixels per unit.
+    column = canvas.pixels()[:, int(0.5 * LOGICAL_SIZE * canvas.pixel_scale)]
+    assert abs((column > 127).sum() - 10 * canvas.pixel_scale) <= 2 * canvas.pixel_scale
+
+    # A press in the margin beside (or above) the square draws nothing.
+    before = canvas.pixels()
+    margin = QPoint(2, 2) if left >= 4 or top >= 4 else None
+    if margin is not None:
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=margin)
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=margin)
+        assert np.array_equal(canvas.pixels(), before)
 
 
 def test_brush_size_sets_the_stroke_width(qtbot, canvas):
@@ -143,7 +186,7 @@ def test_fill_turns_a_closed_outline_into_a_silhouette(qtbot, canvas):
 
     canvas.set_tool(Tool.FILL)
     with qtbot.waitSignal(canvas.changed):
-        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(140, 130))
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 140, 130))
     filled = ink_count(canvas)
     assert filled > 0.95 * area
     assert ink_at(canvas, 140, 130) == INK
@@ -159,7 +202,7 @@ def test_fill_on_ink_changes_nothing(qtbot, canvas):
     draw_stroke(qtbot, canvas, [(40, 140), (240, 140)])
     before = canvas.pixels()
     canvas.set_tool(Tool.FILL)
-    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(140, 140))
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 140, 140))
     assert np.array_equal(canvas.pixels(), before)
     canvas.undo()
     assert canvas.is_blank()  # no empty undo step was recorded for the no-op fill
@@ -169,7 +212,7 @@ def _tablet_stroke(canvas, points, pressure: float) -> None:
     device = QPointingDevice.primaryPointingDevice()
     kinds = [QEvent.Type.TabletPress] + [QEvent.Type.TabletMove] * (len(points) - 2) + [QEvent.Type.TabletRelease]
     for kind, point in zip(kinds, points):
-        position = QPointF(*point)
+        position = canvas.to_widget(QPointF(*point))
         buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.TabletRelease else Qt.MouseButton.LeftButton
         event = QTabletEvent(kind, device, position, canvas.mapToGlobal(position), pressure, 0, 0, 0, 0, 0,
                              Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, buttons)

@@ -48,10 +48,14 @@ def prepare_inference_model(model) -> InferenceModel:
 
 def load_model_for_app(path: Path):
     """Runs in a worker thread: import TensorFlow, load and validate the model, warm up inference."""
+    from cnn_desktop.core.calibration import load_calibration
     from cnn_desktop.core.model_io import load_model
 
     model, card = load_model(path)
-    return prepare_inference_model(model), card, Path(path)
+    prepared = prepare_inference_model(model)
+    # The card's temperature and "unsure" thresholds: calibrated probabilities, honest "not sure" (issue 12).
+    prepared.classifier.set_calibration(load_calibration(path, card))
+    return prepared, card, Path(path)
 
 
 def save_model_copy(model, weights, path: Path, card: dict) -> Path:
@@ -171,6 +175,7 @@ class ModelState(QObject):
         if self._classifier is None:
             return
         self._classifier.set_weights(weights)
+        self._classifier.set_calibration(None)  # fitted for the file's weights, not these
         self._modified = True
         self.weightsChanged.emit()
 

@@ -1,10 +1,15 @@
 """The drawing canvas: white ink on black, like the Fashion-MNIST images.
 
 The drawing lives in a greyscale QImage (the backing store) with a fixed
-logical size. It holds more pixels than it shows on a normal screen (at least
-2x, more on a denser screen), so strokes stay smooth at 200% scaling and the
-network's input, which is computed from these pixels, does not depend on the
-screen the window happens to be on.
+logical size: LOGICAL_SIZE "drawing units" square, whatever size the widget is
+shown at. It holds more pixels than that (at least 2x, more on a denser
+screen), so strokes stay smooth and the network's input, which is computed from
+these pixels, depends neither on the screen nor on the window's size.
+
+The widget grows with the window: it shows the drawing in the largest square
+that fits (``drawing_rect``) and maps the pointer into drawing units, so a
+stroke lands where the pointer is at any display size, and the brush size
+(in drawing units) looks the same share of the drawing however large it is shown.
 
 Tools: a round brush whose width follows pen pressure on a tablet, an eraser
 (also the right mouse button and the eraser end of a pen) and a flood-fill
@@ -24,7 +29,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 
-LOGICAL_SIZE = 280  # 10x the network's 28x28 input
+LOGICAL_SIZE = 280  # the drawing's side in drawing units: 10x the network's 28x28 input
+MIN_DISPLAY_SIZE = 200  # the smallest side the canvas is shown at (px)
 MIN_PIXEL_SCALE = 2.0
 UNDO_DEPTH = 40
 INK = 255
@@ -111,8 +117,8 @@ class Canvas(QWidget):
         self._last_point = QPointF()
         self._hover: QPointF | None = None
 
-        self.setFixedSize(LOGICAL_SIZE, LOGICAL_SIZE)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setMinimumSize(MIN_DISPLAY_SIZE, MIN_DISPLAY_SIZE)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking)
         self.setMouseTracking(True)  # for the brush outline under the pointer
@@ -123,6 +129,35 @@ class Canvas(QWidget):
     # ------------------------------------------------------------------ state
     def sizeHint(self) -> QSize:
         return QSize(LOGICAL_SIZE, LOGICAL_SIZE)
+
+    # ------------------------------------------------------------------ geometry
+    def drawing_rect(self) -> QRectF:
+        """Where the drawing is shown: the largest centred square that fits the widget (widget pixels)."""
+        side = float(min(self.width(), self.height()))
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def display_scale(self) -> float:
+        """Widget pixels per drawing unit."""
+        return self.drawing_rect().width() / LOGICAL_SIZE
+
+    def to_drawing(self, point: QPointF) -> QPointF:
+        """A point in widget pixels -> drawing units (0..LOGICAL_SIZE inside the drawing)."""
+        rect = self.drawing_rect()
+        scale = self.display_scale()
+        return QPointF((point.x() - rect.left()) / scale, (point.y() - rect.top()) / scale)
+
+    def to_widget(self, point: QPointF) -> QPointF:
+        """A point in drawing units -> widget pixels (where to put the pointer to draw there)."""
+        rect = self.drawing_rect()
+        scale = self.display_scale()
+        return QPointF(rect.left() + point.x() * scale, rect.top() + point.y() * scale)
+
+    def _widget_rect(self, drawing_rect: QRectF) -> QRectF:
+        """A rectangle in drawing units -> widget pixels."""
+        return QRectF(self.to_widget(drawing_rect.topLeft()), self.to_widget(drawing_rect.bottomRight()))
+
+    def _in_drawing(self, point: QPointF) -> bool:
+        return 0 <= point.x() < LOGICAL_SIZE and 0 <= point.y() < LOGICAL_SIZE
 
     @property
     def tool(self) -> Tool:
@@ -200,7 +235,7 @@ class Canvas(QWidget):
         self._replace_image(blank)
 
     def fill_at(self, point: QPointF) -> bool:
-        """Flood-fill the dark region under ``point`` (logical coordinates) with ink; False if nothing to fill."""
+        """Flood-fill the dark region under ``point`` (drawing units) with ink; False if nothing to fill."""
         col, row = int(point.x() * self.pixel_scale), int(point.y() * self.pixel_scale)
         values = self.pixels()
         mask = connected_region(values < FILL_THRESHOLD, row, col)
@@ -213,6 +248,7 @@ class Canvas(QWidget):
         self._replace_image(image)
         return True
 
+    # begin_stroke / continue_stroke / end_stroke take drawing units (0..LOGICAL_SIZE), as fill_at does.
     def begin_stroke(self, point: QPointF, width: float, erase: bool = False) -> None:
         self._push_undo()
         self._stroke_colour = BACKGROUND if erase else INK
@@ -243,11 +279,15 @@ class Canvas(QWidget):
             painter.drawLine(start, end)
         painter.end()
         margin = width / 2 + 2
-        self.update(QRectF(start, end).normalized().adjusted(-margin, -margin, margin, margin).toAlignedRect())
+        touched = QRectF(start, end).normalized().adjusted(-margin, -margin, margin, margin)
+        self.update(self._widget_rect(touched).toAlignedRect().adjusted(-1, -1, 1, 1))
         self.changed.emit()
 
     # ------------------------------------------------------------------ input
+    # Pointer events arrive in widget pixels; everything below works in drawing units.
     def _press(self, point: QPointF, width: float, erase: bool) -> None:
+        if not self._in_drawing(point):  # in the margin beside the square: nothing to draw on
+            return
         if self._tool is Tool.FILL and not erase:
             self.fill_at(point)
         else:
@@ -255,30 +295,33 @@ class Canvas(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
-            self._press(event.position(), self._brush_size, erase=event.button() == Qt.MouseButton.RightButton)
+            self._press(self.to_drawing(event.position()), self._brush_size,
+                        erase=event.button() == Qt.MouseButton.RightButton)
             event.accept()
         else:
             super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        self._set_hover(event.position())
-        self.continue_stroke(event.position(), self._brush_size)
+        point = self.to_drawing(event.position())
+        self._set_hover(point)
+        self.continue_stroke(point, self._brush_size)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._stroke_colour is not None:
-            self.continue_stroke(event.position(), self._brush_size)
+            self.continue_stroke(self.to_drawing(event.position()), self._brush_size)
         self.end_stroke()
 
     def tabletEvent(self, event: QTabletEvent) -> None:
         # Accepted tablet events are not repeated as mouse events; pressure sets the stroke's width.
         width = stroke_width_for_pressure(self._brush_size, float(event.pressure()))
         kind = event.type()
+        point = self.to_drawing(event.position())
         if kind == QTabletEvent.Type.TabletPress:
             erase = event.pointerType() == QPointingDevice.PointerType.Eraser
-            self._press(event.position(), width, erase)
+            self._press(point, width, erase)
         elif kind == QTabletEvent.Type.TabletMove:
-            self._set_hover(event.position())
-            self.continue_stroke(event.position(), width)
+            self._set_hover(point)
+            self.continue_stroke(point, width)
         elif kind == QTabletEvent.Type.TabletRelease:
             self.end_stroke()
         event.accept()
@@ -288,26 +331,34 @@ class Canvas(QWidget):
         super().leaveEvent(event)
 
     def _set_hover(self, point: QPointF | None) -> None:
+        """Where the brush outline is shown (drawing units), or nowhere."""
+        if point is not None and not self._in_drawing(point):
+            point = None
         old, self._hover = self._hover, None if point is None else QPointF(point)
         margin = self._brush_size / 2 + 3
         for spot in (old, self._hover):
             if spot is not None:
-                self.update(QRectF(spot, spot).adjusted(-margin, -margin, margin, margin).toAlignedRect())
+                area = QRectF(spot, spot).adjusted(-margin, -margin, margin, margin)
+                self.update(self._widget_rect(area).toAlignedRect().adjusted(-1, -1, 1, 1))
 
     # ------------------------------------------------------------------ painting
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
+        target = self.drawing_rect()
+        if target.width() < self.width() or target.height() < self.height():
+            painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(QRectF(self.rect()), self._image)
+        painter.drawImage(target, self._image)
         if self._hover is not None and self._tool is not Tool.FILL:
             # The brush's outline in mid grey, visible on black and on white ink alike.
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(128, 128, 128), 1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            radius = self._brush_size / 2
-            painter.drawEllipse(self._hover, radius, radius)
+            radius = self._brush_size / 2 * self.display_scale()
+            painter.drawEllipse(self.to_widget(self._hover), radius, radius)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(self.palette().color(QPalette.ColorRole.Mid))
-        painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(target.adjusted(0, 0, -1, -1))
         painter.end()
 

@@ -2,7 +2,9 @@
 
 Painted directly (ten rows of text and rectangles do not need a plot widget)
 in palette colours, so it reads in light and dark themes; the top class's bar
-is in the highlight colour, the true class (when known) is underlined.
+is in the highlight colour, the true class (when known) is underlined. When the
+network is unsure the bars are dimmed and the top one is not highlighted: no
+class stands out as the answer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from cnn_desktop import config
 
 ROW_PADDING = 8  # px between the text height and the row height
 GAP = 8
+DIMMED_OPACITY = 0.45  # the bars' opacity when the network is unsure
 MIN_BAR_WIDTH = 80
 PREFERRED_BAR_WIDTH = 240
 
@@ -30,6 +33,7 @@ class ProbabilityBars(QWidget):
         self.class_names = tuple(class_names)
         self._probabilities: np.ndarray | None = None
         self._true_index: int | None = None
+        self._dimmed = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Class probabilities")
         self._describe()
@@ -47,14 +51,21 @@ class ProbabilityBars(QWidget):
     def true_index(self) -> int | None:
         return self._true_index
 
-    def set_probabilities(self, probabilities: np.ndarray | None, true_index: int | None = None) -> None:
-        """Show these probabilities (one per class), or empty bars for None."""
+    @property
+    def dimmed(self) -> bool:
+        """Whether the bars are shown dimmed (the network is unsure)."""
+        return self._dimmed
+
+    def set_probabilities(self, probabilities: np.ndarray | None, true_index: int | None = None,
+                          dimmed: bool = False) -> None:
+        """Show these probabilities (one per class), or empty bars for None; ``dimmed``: the network is unsure."""
         if probabilities is not None:
             probabilities = np.asarray(probabilities, dtype=np.float64).reshape(-1)
             if probabilities.shape != (len(self.class_names),):
                 raise ValueError(f"expected {len(self.class_names)} probabilities, got {probabilities.shape}")
         self._probabilities = probabilities
         self._true_index = true_index
+        self._dimmed = bool(dimmed) and probabilities is not None
         self._describe()
         self.update()
 
@@ -65,6 +76,8 @@ class ProbabilityBars(QWidget):
         else:
             order = np.argsort(-self._probabilities, kind="stable")
             text = "\n".join(f"{self.class_names[i]}: {format_percent(self._probabilities[i])}" for i in order)
+            if self._dimmed:
+                text = "The network is unsure\n" + text
         self.setToolTip(text)
         self.setAccessibleDescription(text.replace("\n", "; "))
 
@@ -124,9 +137,11 @@ class ProbabilityBars(QWidget):
             if probability > 0:
                 filled = QRectF(track)
                 filled.setWidth(max(2.0, bar_width * probability))
-                role = QPalette.ColorRole.Highlight if is_top else QPalette.ColorRole.Mid
+                role = QPalette.ColorRole.Highlight if is_top and not self._dimmed else QPalette.ColorRole.Mid
                 painter.setBrush(palette.color(role))
+                painter.setOpacity(DIMMED_OPACITY if self._dimmed else 1.0)
                 painter.drawRoundedRect(filled, 3, 3)
+                painter.setOpacity(1.0)
             painter.setPen(text_colour)
             painter.setFont(emphasised if is_top else regular)
             painter.drawText(QRectF(self.width() - percent_width, y, percent_width, row_height),
