@@ -84,7 +84,7 @@ def main() -> int:
         print(f"{run:>4} {status:>10} {row['rss_mib']:>9.1f} {row['threads']:>8}", flush=True)
     growth = [b["rss_mib"] - a["rss_mib"] for a, b in zip(rows[1:], rows[2:])]
     print(f"RSS growth per run after the first: {', '.join(f'{g:+.1f}' for g in growth)} MiB")
-    window.close()
+    window.close_without_asking()  # the soak's trained models need no saving
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -482,7 +482,7 @@ def bench_training(plan: Plan, dataset, model_path: Path) -> dict:
             plain = run_plain(round_number)
         rounds.append({"plain": plain, "in_app": in_app, "order": "app, plain" if app_first else "plain, app",
                        "ratio": round(in_app["images_per_second"] / plain["images_per_second"], 3)})
-    window.close()
+    window.close_without_asking()  # the benchmark's trained models need no saving
     app.processEvents()
 
     # Medians over the rounds: one round disturbed by another process on the machine does not decide it.

@@ -81,7 +81,7 @@ def main_window(qtbot, default_model_path):
         window.start_loading()
     qtbot.waitUntil(lambda: window.data_state.dataset is not None, timeout=60_000)
     yield window
-    window.close()
+    window.close_without_asking()  # a test's trained model needs no close question
 
 
 @pytest.fixture
@@ -106,4 +106,4 @@ def make_window(qtbot):
 
     yield make
     for window in windows:
-        window.close()
+        window.close_without_asking()

@@ -40,7 +40,7 @@ def install_sigint_handler(app, window) -> None:
 
     def handle(*_):
         log.info("interrupted from the terminal; closing")
-        window.close()
+        window.close_without_asking()  # Ctrl+C is the answer: no question that nobody at the terminal sees
         app.quit()
 
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from cnn_desktop import __version__, config
 from cnn_desktop.gui import settings as keys
@@ -20,9 +21,12 @@ from cnn_desktop.gui.state.model_state import ModelState
 from cnn_desktop.gui.state.design_state import DesignState
 from cnn_desktop.gui.state.runs_state import RunsState
 from cnn_desktop.gui.state.training_controller import TrainingController
+from cnn_desktop.gui.widgets.message_bar import MessageBar
 from cnn_desktop.gui.widgets.messages import show_info, show_warning
 
 log = logging.getLogger(__name__)
+
+MODEL_FILTER = "Keras models (*.keras)"
 
 class MainWindow(QMainWindow):
     def __init__(self, model_path: Path | str | None = None, data_dir=None, parent=None):
@@ -37,6 +41,11 @@ class MainWindow(QMainWindow):
         self.runs_state.connect_controller(self.training_controller)
         self.design_state = DesignState(self.runs_state, self)
         self._requested_model_path = Path(model_path) if model_path else None
+        self._loading_path: Path | None = None  # the model file asked for last
+        self._fallback_reason = ""  # why the model asked for at start was not used (shown once the bundled one is)
+        self._close_confirmed = False  # the user answered the close question (or nothing needed asking)
+        self._close_after_save = False  # "Save" was the answer: close once the model is saved
+        self.close_question: QMessageBox | None = None  # the open close question, if any
 
         from cnn_desktop.gui.tabs.classify_tab import ClassifyTab
         from cnn_desktop.gui.tabs.dataset_tab import DatasetTab
@@ -70,7 +79,16 @@ class MainWindow(QMainWindow):
                                 "Every training recorded: compare runs, reuse their models")
         self.design_tab.trainRequested.connect(self._train_design)
         self.runs_state.refresh()
-        self.setCentralWidget(self.tabs)
+        self.message_bar = MessageBar(self, dismissable=True, framed=True, accessible_name="Window message")
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.message_bar)
+        central_layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        # No fixed minimum size: the layout keeps the window at least as large as its tabs' minimum sizes
+        # (the Train form, the Classify canvas), whatever tabs are added (tests/gui/test_lost_work.py checks).
 
         self._status_model = QLabel("Loading TensorFlow and the model…")
         self.statusBar().addPermanentWidget(self._status_model)
@@ -141,19 +159,44 @@ class MainWindow(QMainWindow):
         """Start the background work the window needs; the window is already visible."""
         path = self._requested_model_path
         if path is None:
-            path = self.settings.get_file(keys.LAST_MODEL) or config.default_model_path()
-        self.load_model(path)
+            remembered = self.settings.get_str(keys.LAST_MODEL, "")
+            path = Path(remembered) if remembered else config.default_model_path()
+        self._load_at_start(path)
         self.data_state.load()
+
+    def _load_at_start(self, path: Path) -> None:
+        """Load ``path``; should it be unusable (gone, damaged, a FIFO…), the bundled model is used instead."""
+        from cnn_desktop.core.model_io import ModelFileError, check_model_file
+
+        try:
+            check_model_file(path)  # never blocks: a FIFO or device is refused here, not in the loader
+        except ModelFileError as exc:
+            if Path(path) != config.default_model_path():
+                self._fall_back_to_bundled_model(str(exc))
+                return
+        self.load_model(path)
+
+    def _fall_back_to_bundled_model(self, reason: str) -> None:
+        log.warning("model at start not usable (%s); using the bundled model", reason)
+        self._fallback_reason = reason
+        self.settings.remove(keys.LAST_MODEL)
+        self.load_model(config.default_model_path())
 
     def load_model(self, path: Path) -> None:
         """Load a model file in the background; the model in use stays until the new one is ready."""
         self._status_model.setText(f"Loading model {Path(path).name}…")
+        self._loading_path = Path(path)
         self.model_state.load(path)
 
     @Slot(object)
     def _on_model_loaded(self, path: Path) -> None:
         if path != config.default_model_path():
             self.settings.set(keys.LAST_MODEL, str(path))
+        if self._fallback_reason:
+            self.message_bar.show_message(
+                f"The last model could not be used ({self._fallback_reason}); using the bundled model instead.",
+                "warning")
+            self._fallback_reason = ""
         accuracy = self.model_state.card.get("test_accuracy")
         extra = f", test accuracy {accuracy:.2%}" if isinstance(accuracy, (int, float)) else ""
         self.statusBar().showMessage(
@@ -162,6 +205,12 @@ class MainWindow(QMainWindow):
     @Slot(str, str)
     def _on_model_failed(self, message: str, details: str) -> None:
         self._update_title()
+        bundled = config.default_model_path()
+        if not self.model_state.ready and not self._fallback_reason and self._loading_path != bundled \
+                and bundled.is_file():
+            self._fall_back_to_bundled_model(message)  # e.g. the remembered model is damaged: never stay empty
+            return
+        self._fallback_reason = ""
         if self.model_state.ready:
             self.statusBar().showMessage(f"Model not loaded; still using {self.model_state.name}", 10000)
             show_warning(self, "Model not loaded", f"{message}\n\nThe model in use stays {self.model_state.name}.",
@@ -171,32 +220,74 @@ class MainWindow(QMainWindow):
             show_warning(self, "Model not loaded",
                          f"{message}\n\nTrain a model in the Train tab, or load one with File ▸ Load Model.", details)
 
-    @Slot()
-    def load_model_dialog(self) -> None:
-        start = self.settings.get_file(keys.LAST_MODEL) or config.user_models_dir()
-        path, _ = QFileDialog.getOpenFileName(self, "Load Model", str(start), "Keras models (*.keras);;All files (*)")
-        if path:
-            if self.training_controller.is_training:
-                show_info(self, "Training in progress", "Stop the training before loading another model.")
-                return
-            self.load_model(Path(path))
+    def _open_file_dialog(self, title: str, start: Path, file_filter: str, *, save: bool, chosen) -> QFileDialog:
+        """A window-modal file dialog opened without a nested event loop; ``chosen(path)`` when accepted."""
+        dialog = QFileDialog(self, title, str(start), file_filter)
+        dialog.setObjectName("saveModelDialog" if save else "loadModelDialog")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if save:
+            dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+            dialog.setDefaultSuffix("keras")
+            dialog.selectFile(str(start))
+        else:
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(lambda path: chosen(Path(path)))
+        dialog.open()
+        return dialog
 
     @Slot()
-    def save_model_dialog(self) -> None:
-        """File ▸ Save Model As: ask for a file name, then save the model in use there in the background."""
+    def load_model_dialog(self) -> None:
+        if self.training_controller.is_training:
+            show_info(self, "Training in progress", "Stop the training before loading another model.")
+            return
+        last = self.settings.get_file(keys.LAST_MODEL)
+        start = last.parent if last else usable_folder(config.user_models_dir())
+        self._open_file_dialog("Load Model", start, MODEL_FILTER + ";;All files (*)", save=False,
+                               chosen=self._load_chosen_model)
+
+    def _load_chosen_model(self, path: Path) -> None:
+        if self.training_controller.is_training:
+            show_info(self, "Training in progress", "Stop the training before loading another model.")
+            return
+        self.load_model(path)
+
+    @Slot()
+    def save_model_dialog(self) -> QFileDialog | None:
+        """File ▸ Save Model As: ask for a file name, then save the model in use there in the background.
+
+        The dialog opens in the models folder, or, when that cannot be created (read-only data folder), in the
+        home or working folder: there is always somewhere to choose."""
         if self.model_state.model is None:
+            self._close_after_save = False
             show_info(self, "Save Model", "There is no model to save yet: train one or load one first.")
-            return
+            return None
         stem = (self.model_state.preset or "model") + _dt.datetime.now().strftime("-%Y%m%d-%H%M")
-        start = self.model_state.path if self.model_state.path and not self.model_state.modified else None
-        start = start or config.user_models_dir() / f"{stem}.keras"
-        Path(start).parent.mkdir(parents=True, exist_ok=True)
-        path, _ = QFileDialog.getSaveFileName(self, "Save Model As", str(start), "Keras models (*.keras)")
-        if not path:
-            return
+        current = self.model_state.path if not self.model_state.modified else None
+        if current is not None and _writable_folder(current.parent):
+            start = current
+        else:
+            start = usable_folder(config.user_models_dir()) / f"{stem}.keras"
+        dialog = self._open_file_dialog("Save Model As", start, MODEL_FILTER, save=True,
+                                        chosen=self.save_model_to)
+        dialog.rejected.connect(self._save_dialog_cancelled)
+        return dialog
+
+    @Slot()
+    def _save_dialog_cancelled(self) -> None:
+        self._close_after_save = False  # "Save" then Cancel in the dialog: the window stays open
+
+    def save_model_to(self, path: Path) -> None:
+        """Check ``path`` at once (folder writable, not a directory…), then save there in the background."""
+        from cnn_desktop.core.model_io import ModelFileError, check_save_location
+
         path = Path(path)
         if path.suffix != ".keras":
             path = path.with_name(path.name + ".keras")
+        try:
+            check_save_location(path)
+        except ModelFileError as exc:
+            self._on_save_failed(str(exc), "")
+            return
         self._status_model.setText(f"Saving model to {path.name}…")
         self.model_state.save(path)
 
@@ -204,11 +295,23 @@ class MainWindow(QMainWindow):
     def _on_model_saved(self, path: Path) -> None:
         self._update_title()
         self.statusBar().showMessage(f"Saved the model to {path}", 8000)
+        if self.message_bar.kind == "critical":
+            self.message_bar.clear()  # the save failure it showed is settled
+        if self._close_after_save:
+            self._close_after_save = False
+            self._close_confirmed = True
+            self.close()
 
     @Slot(str, str)
     def _on_save_failed(self, message: str, details: str) -> None:
+        """Every save failure is shown in the window with the way out; the model stays in use, unsaved."""
+        self._close_after_save = False
         self._update_title()
-        show_warning(self, "Model not saved", f"Could not save the model:\n{message}", details)
+        log.warning("model not saved: %s%s", message, f"\n{details}" if details else "")
+        self.statusBar().showMessage("Model not saved", 8000)
+        self.message_bar.show_message(
+            f"The model was not saved: {message}. It is still in use, unsaved.", "critical",
+            action=("Choose another folder…", self.save_model_dialog))
 
     # ------------------------------------------------------------------ misc
     @Slot(str)
@@ -226,7 +329,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _update_title(self) -> None:
-        name = self.model_state.name if self.model_state.model is not None else "loading…"
+        if self.model_state.model is not None:
+            name = self.model_state.name
+        else:
+            name = "loading…" if self.model_state.loading else "no model"
         self.setWindowTitle(f"{name} — cnn-desktop")
         self.setWindowModified(False)
         if self.model_state.model is not None:
@@ -245,9 +351,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_log_location(self) -> None:
-        from cnn_desktop.gui.launch import log_file_path
+        from cnn_desktop.gui.launch import log_file_problem, log_file_path
 
-        show_info(self, "Log file", f"cnn-desktop writes its log to\n{log_file_path()}")
+        problem = log_file_problem()
+        if problem:
+            show_info(self, "Log file", f"The log file {log_file_path()} cannot be written ({problem}).\n\n"
+                                        "cnn-desktop logs to the terminal (stderr) only, warnings and errors.")
+        else:
+            show_info(self, "Log file", f"cnn-desktop writes its log to\n{log_file_path()}")
 
     def _restore_settings(self) -> None:
         geometry = self.settings.get_bytes(keys.WINDOW_GEOMETRY)
@@ -258,8 +369,68 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self.tabs.setCurrentIndex(self.settings.get_int(keys.WINDOW_TAB, 0, 0, self.tabs.count() - 1))
 
+    # ------------------------------------------------------------------ closing
+    def close_without_asking(self) -> bool:
+        """Close whatever is running or unsaved (Ctrl+C in the terminal, the self-test)."""
+        self._close_confirmed = True
+        return self.close()
+
+    def _close_needs_asking(self) -> bool:
+        return self.training_controller.is_training or self.training_controller.has_unsaved_model
+
+    def _ask_before_closing(self) -> None:
+        """The close question: window-modal, opened without a nested event loop; Cancel keeps the window."""
+        if self.close_question is not None:
+            self.close_question.raise_()
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit cnn-desktop", "", QMessageBox.StandardButton.NoButton,
+                          self)
+        box.setObjectName("closeQuestion")
+        if self.training_controller.is_training:
+            box.setText("A training is running.")
+            box.setInformativeText("Stop it and close? The model it is training will be lost.")
+            default = box.addButton("Stop and close", QMessageBox.ButtonRole.DestructiveRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        else:
+            box.setText(f"The model “{self.model_state.name}” was trained here and is not saved.")
+            box.setInformativeText("Save it before closing?")
+            box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                                   | QMessageBox.StandardButton.Cancel)
+            box.setDefaultButton(QMessageBox.StandardButton.Save)
+            default = None
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.finished.connect(lambda _result: self._on_close_answered(box, default))
+        self.close_question = box
+        box.open()
+
+    def _on_close_answered(self, box: QMessageBox, stop_button) -> None:
+        self.close_question = None
+        clicked = box.clickedButton()
+        role = box.standardButton(clicked) if clicked is not None else QMessageBox.StandardButton.Cancel
+        box.deleteLater()
+        if clicked is not None and clicked is stop_button:
+            log.info("closing: the training in progress is stopped and dropped")
+            self._close_confirmed = True
+        elif role == QMessageBox.StandardButton.Discard:
+            log.info("closing: the unsaved trained model is discarded")
+            self._close_confirmed = True
+        elif role == QMessageBox.StandardButton.Save:
+            self._close_after_save = True
+            self.save_model_dialog()  # closes once saved; a failure or Cancel keeps the window open
+            return
+        else:
+            return  # Cancel (or Escape): keep the window open
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop training and background work, wait for their threads, then save the window settings."""
+        """Ask when a training or an unsaved trained model would be lost; then stop training and background
+        work, wait for their threads and save the window settings."""
+        if not self._close_confirmed and self._close_needs_asking():
+            event.ignore()
+            self._ask_before_closing()
+            return
         self.training_controller.stop_and_wait()
         for tab in (self.train_tab, self.classify_tab, self.inspect_tab, self.dataset_tab, self.design_tab,
                     self.runs_tab):
@@ -272,3 +443,19 @@ class MainWindow(QMainWindow):
         self.settings.set(keys.WINDOW_TAB, self.tabs.currentIndex())
         self.settings.sync()
         event.accept()
+
+
+def _writable_folder(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def usable_folder(preferred: Path) -> Path:
+    """``preferred`` (created when missing) if it can be written; else the home folder, else the working folder."""
+    try:
+        preferred.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.info("cannot create %s (%s); offering another folder", preferred, exc)
+    for folder in (preferred, Path.home(), Path.cwd()):
+        if _writable_folder(folder):
+            return folder
+    return Path.cwd()

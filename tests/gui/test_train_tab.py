@@ -148,11 +148,15 @@ def test_stop_mid_epoch_keeps_the_weights_learned_so_far(qtbot, tab):
     for plot in tab.charts.plots.values():
         low, high = plot.getViewBox().viewRange()[0]
         assert low <= 0 and 3 <= high < 3.5
-    with qtbot.waitSignal(tab.controller.resultAdopted, timeout=60_000) as finished:
+    with qtbot.waitSignal(tab.controller.resultAwaitingDecision, timeout=60_000) as finished:
         click(qtbot, tab.stop_button)
     result = finished.args[0]
     assert result.status == "cancelled"
     assert result.epochs_completed <= 1
+    assert tab.model_state.model is model_before  # kept until the user takes the stopped one
+    assert tab.message.action_button.text().startswith("Use the stopped model")
+    with qtbot.waitSignal(tab.controller.resultAdopted, timeout=60_000):
+        click(qtbot, tab.message.action_button)
     assert tab.model_state.model is not model_before and tab.model_state.modified
     assert "unsaved" in tab.model_state.name
     qtbot.waitUntil(lambda: not tab.is_training(), timeout=10_000)
@@ -168,7 +172,9 @@ def test_closing_the_window_during_training_stops_it(qtbot, make_window, quick_m
                     timeout=TRAINING_TIMEOUT_MS)
     assert threads and all(thread.isRunning() for thread in threads)
 
-    window.close()  # closeEvent -> the controller's stop_and_wait(): returns once the thread has ended
+    window.close()  # asks first (tests/gui/test_lost_work.py); "Stop and close" -> the controller's
+    stop = [b for b in window.close_question.buttons() if b.text() == "Stop and close"][0]
+    stop.click()  # stop_and_wait(), which returns once the thread has ended
 
     assert all(thread.isFinished() for thread in threads)
 

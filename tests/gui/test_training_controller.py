@@ -79,17 +79,22 @@ def test_a_finished_run_becomes_the_model_in_use_and_is_evaluated(qtbot, control
     assert controller.pending_result is None
 
 
-def test_stop_mid_epoch_keeps_the_weights_learned_so_far(qtbot, controller, states):
+def test_stop_mid_epoch_keeps_the_weights_learned_so_far_until_the_user_adopts_them(qtbot, controller, states):
     model_state, _data = states
     before = model_state.model
     assert controller.start(short(epochs=3, limit=10_000))
     with qtbot.waitSignal(controller.progress, timeout=TRAINING_TIMEOUT_MS):
         pass
-    with qtbot.waitSignal(controller.resultAdopted, timeout=TRAINING_TIMEOUT_MS) as adopted:
+    with qtbot.waitSignal(controller.resultAwaitingDecision, timeout=TRAINING_TIMEOUT_MS) as awaiting:
         controller.stop()
         assert controller.is_stopping
-    result = adopted.args[0]
+    result = awaiting.args[0]
     assert result.status == "cancelled" and result.epochs_completed <= 1
+    # Stop never replaces the model in use on its own (issue 13)...
+    assert controller.pending_result is result and model_state.model is before and not model_state.modified
+    # ... the stopped weights are kept for the user to adopt.
+    with qtbot.waitSignal(controller.resultAdopted, timeout=60_000):
+        controller.adopt_result()
     assert model_state.model is not before and model_state.modified and "unsaved" in model_state.name
 
 

@@ -7,8 +7,11 @@ thread, later ones only swap its weights. When the run ends, its result waits
 for a decision: ``adopt_result()`` makes the trained weights the model in use
 (unsaved) and evaluates them on the official test set in another worker;
 ``discard_result()`` gives the app back the model it had before the run. A
-diverged, failed or empty run is always discarded; a usable one is adopted at
-once while ``adopt_automatically`` is true (the default).
+diverged, failed or empty run is always discarded; a completed one is adopted at
+once while ``adopt_automatically`` is true (the default). A stopped run never
+replaces the model in use on its own (issue 13): the app gets its previous model
+back and the stopped result waits (``resultAwaitingDecision``) until the user
+adopts it; only when there was no model before is it adopted at once.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class TrainingController(QObject):
     failed = Signal(str, str)  # message, details: the run raised (the model in use is unchanged)
     resultAdopted = Signal(object)  # TrainingResult: its weights are now the model in use (unsaved)
     resultDiscarded = Signal(object)  # TrainingResult: the model in use is the one from before the run
+    resultAwaitingDecision = Signal(object)  # TrainingResult: pending; adopt_result() or discard_result() decide
     evaluated = Signal(object)  # core Evaluation of the adopted model on the test set
     evaluationFailed = Signal(str, str)
     notice = Signal(str, str)  # text, kind ("information", "warning", "critical"): what the run came to
@@ -338,8 +342,15 @@ class TrainingController(QObject):
                           "information")
         else:
             self._pending = result
-            if self.adopt_automatically:
+            had_a_model = self._before is not None and self._before.model is not None
+            if result.status == "cancelled" and had_a_model:
+                # Stop must not replace a good model with a half-trained one without the user's say.
+                self._give_back_model_in_use(keep_snapshot=True)
+                self.resultAwaitingDecision.emit(result)
+            elif self.adopt_automatically:
                 self.adopt_result()
+            else:
+                self.resultAwaitingDecision.emit(result)
 
     def _discard(self, result, text: str, kind: str) -> None:
         self._give_back_model_in_use()
@@ -375,11 +386,15 @@ class TrainingController(QObject):
         run.deleteLater()
 
     # ------------------------------------------------------------------ hand-over
-    def _give_back_model_in_use(self) -> None:
-        """Undo the epoch snapshots: the app keeps the model it had before this training."""
-        self._snapshot_task.cancel()
+    def _give_back_model_in_use(self, keep_snapshot: bool = False) -> None:
+        """Undo the epoch snapshots: the app keeps the model it had before this training.
+
+        ``keep_snapshot``: the result may still be adopted, so keep (or go on building) its inference model."""
         self._adopting = None
-        snapshot, self._snapshot = self._snapshot, None
+        snapshot = self._snapshot
+        if not keep_snapshot:
+            self._snapshot_task.cancel()
+            self._snapshot = None
         if snapshot is not None and self._model_state.model is snapshot.model:
             if self._before is not None and self._before.model is not None:
                 self._before.restore(self._model_state)

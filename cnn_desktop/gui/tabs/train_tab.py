@@ -112,6 +112,7 @@ class TrainTab(QWidget):
         controller.finished.connect(self._on_finished)
         controller.failed.connect(self._on_failed)
         controller.notice.connect(self.message.show_message)
+        controller.resultAwaitingDecision.connect(self._offer_result)
         controller.evaluated.connect(lambda evaluation: self.results.show_evaluation(
             evaluation, controller.evaluated_dataset))
         controller.evaluationFailed.connect(lambda message, details: show_error(
@@ -278,6 +279,15 @@ class TrainTab(QWidget):
         self._log(result.message or summary)
         self.charts.flush()
 
+    @Slot(object)
+    def _offer_result(self, result) -> None:
+        """A stopped (or not automatically adopted) run: the model in use stays; offer the run's model."""
+        label = "Use the stopped model" if result.status == "cancelled" else "Use the trained model"
+        label += f" ({stopped_model_summary(result)})"
+        self.message.show_message(
+            f"Training {'stopped' if result.status == 'cancelled' else 'ended'}; the model in use is still "
+            f"“{self.model_state.name}”.", "information", action=(label, self.controller.adopt_result))
+
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
         self.progress.setRange(0, 1)
@@ -301,6 +311,16 @@ class TrainTab(QWidget):
     def _log(self, line: str) -> None:
         self.log_view.appendPlainText(line)
         log.info("train tab: %s", line)
+
+
+def stopped_model_summary(result) -> str:
+    """E.g. "2 epochs, val acc 84.1%": what a run's model is worth, for the button that adopts it."""
+    epochs = result.epochs_completed
+    text = "part of an epoch" if epochs == 0 else f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    accuracy = result.val_accuracy
+    if accuracy is not None and accuracy == accuracy:  # NaN: say nothing rather than "nan%"
+        text += f", val acc {accuracy:.1%}"
+    return text
 
 
 def _capitalise(text: str) -> str:

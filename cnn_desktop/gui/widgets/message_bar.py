@@ -8,7 +8,7 @@ came to, a picture that cannot be used.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QToolButton, QWidget
 
 ICONS = {"information": QStyle.StandardPixmap.SP_MessageBoxInformation,
          "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
@@ -16,7 +16,11 @@ ICONS = {"information": QStyle.StandardPixmap.SP_MessageBoxInformation,
 
 
 class MessageBar(QFrame):
-    """Hidden until ``show_message(text, kind)``; ``clear()`` (or the dismiss button) hides it again."""
+    """Hidden until ``show_message(text, kind)``; ``clear()`` (or the dismiss button) hides it again.
+
+    ``show_message(..., action=(label, callback))`` adds a button offering the way out (e.g. "Choose another
+    folder…"); it is gone with the next message.
+    """
 
     dismissed = Signal()
 
@@ -39,6 +43,11 @@ class MessageBar(QFrame):
         layout.setContentsMargins(6, 4, 6, 4) if framed else layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._icon, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self._label, 1)
+        self.action_button = QPushButton(self)
+        self.action_button.hide()
+        self.action_button.clicked.connect(self._run_action)
+        self._action = None
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         if dismissable:
             dismiss = QToolButton(self)
             dismiss.setText("✕")
@@ -48,8 +57,12 @@ class MessageBar(QFrame):
             layout.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 
-    def show_message(self, text: str, kind: str = "information") -> None:
-        """Show ``text`` with the icon of ``kind``: "information", "warning" or "critical"."""
+    def show_message(self, text: str, kind: str = "information", action=None) -> None:
+        """Show ``text`` with the icon of ``kind``: "information", "warning" or "critical";
+        ``action``: an optional (button label, callback) pair."""
+        self._action = action[1] if action else None
+        self.action_button.setText(action[0] if action else "")
+        self.action_button.setVisible(bool(action))
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         self._icon.setPixmap(self.style().standardIcon(ICONS[kind]).pixmap(size, size))
         self._label.setText(text)
@@ -58,6 +71,8 @@ class MessageBar(QFrame):
         self.show()
 
     def clear(self) -> None:
+        self._action = None
+        self.action_button.hide()
         self._label.clear()
         self._kind = ""
         self.hide()
@@ -69,6 +84,12 @@ class MessageBar(QFrame):
     def kind(self) -> str:
         """The kind of the message shown; empty when none is."""
         return self._kind
+
+    def _run_action(self) -> None:
+        action = self._action
+        self.clear()  # the way out was taken; what it leads to may show a message of its own
+        if action is not None:
+            action()
 
     def _dismiss(self) -> None:
         self.clear()
