@@ -189,7 +189,7 @@ class DesignTab(QWidget):
         if analysis.ok:
             self.problems.clear()
         else:
-            self.problems.show_message("This design cannot be trained: " + " ".join(
+            self.problems.show_message("This design cannot be trained. " + " ".join(
                 problem[:1].upper() + problem[1:] + "." for problem in analysis.problems), "critical")
         self._show_cost()
         self._update_controls()

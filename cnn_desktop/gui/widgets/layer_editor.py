@@ -44,7 +44,16 @@ class LayerEditor(QGroupBox):
         self._form.addRow(self._empty)
 
     def set_layer(self, layer: dict | None, position: int | None = None) -> None:
-        """Show ``layer``'s options (``position``: 1-based, for the title); None shows nothing to edit."""
+        """Show ``layer``'s options (``position``: 1-based, for the title); None shows nothing to edit.
+
+        A layer of the type already shown only updates the values, so a field being edited keeps its focus.
+        """
+        if layer is not None and self._layer is not None and layer["type"] == self._layer["type"]:
+            self._layer = dict(layer)
+            self.setTitle(f"Layer {position}: {layer['type']}" if position is not None else layer["type"])
+            for option, field in self.fields.items():
+                self._set_value(field, layer[option])
+            return
         while self._form.rowCount():
             self._form.removeRow(0)
         self.fields = {}
@@ -91,6 +100,17 @@ class LayerEditor(QGroupBox):
         else:  # a new option kind in the core: shown, not editable here
             field = QLabel(str(value), self)
         return field
+
+    @staticmethod
+    def _set_value(field, value) -> None:
+        blocked = field.blockSignals(True)
+        if isinstance(field, (QSpinBox, QDoubleSpinBox)):
+            field.setValue(value)
+        elif isinstance(field, QComboBox):
+            field.setCurrentText(value)
+        elif isinstance(field, QCheckBox):
+            field.setChecked(value)
+        field.blockSignals(blocked)
 
     def layer(self) -> dict | None:
         """The layer as the form shows it."""
