@@ -197,6 +197,21 @@ def test_fill_turns_a_closed_outline_into_a_silhouette(qtbot, canvas):
     assert ink_count(canvas) == outline
 
 
+def test_fill_leaves_no_grey_seam_inside_a_slanted_outline(qtbot, canvas):
+    canvas.set_brush_size(6)
+    centre, radius = 140, 100
+    diamond = [(centre, centre - radius), (centre + radius, centre), (centre, centre + radius),
+               (centre - radius, centre), (centre, centre - radius)]
+    draw_stroke(qtbot, canvas, diamond)
+    canvas.set_tool(Tool.FILL)
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, centre, centre))
+    scale = canvas.pixel_scale
+    rows, cols = np.indices(canvas.pixels().shape) / scale
+    inside = np.abs(rows - centre) + np.abs(cols - centre) <= radius  # up to the outline's middle
+    # The anti-aliased inner edge of a slanted stroke is grey; the fill must cover it too.
+    assert canvas.pixels()[inside].min() == INK
+
+
 def test_fill_on_ink_changes_nothing(qtbot, canvas):
     canvas.set_brush_size(20)
     draw_stroke(qtbot, canvas, [(40, 140), (240, 140)])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (QColor, QGuiApplication, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen,
@@ -38,6 +39,9 @@ BACKGROUND = 0
 # The bucket fills the dark region under the click: pixels darker than this (on 0-255).
 # Half-way keeps the anti-aliased rim of a stroke as the region's border.
 FILL_THRESHOLD = 128
+# ... and the fill then grows by this many backing-store pixels into that rim, so no grey seam is left
+# between the outline and its filling.
+FILL_RIM = 2
 # With a pen, the stroke is this share of the brush size at the lightest touch, full size at full pressure.
 MIN_PRESSURE_SHARE = 0.2
 BRUSH_SIZE_RANGE = (2, 60)
@@ -242,7 +246,8 @@ class Canvas(QWidget):
         if not mask.any():
             return False
         self._push_undo()
-        values[mask] = INK
+        rim = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=FILL_RIM).astype(bool)
+        values[rim] = INK
         image = to_grey_qimage(values)
         image.setDevicePixelRatio(self.pixel_scale)
         self._replace_image(image)
@@ -359,6 +364,6 @@ class Canvas(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(self.palette().color(QPalette.ColorRole.Mid))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(target.adjusted(0, 0, -1, -1))
+        painter.drawRect(target.adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
 
