@@ -155,8 +155,10 @@ def decode_picture(image: Image.Image) -> Picture:
         log.debug("ignoring unreadable EXIF orientation", exc_info=True)
     if image.size != before and image.size == before[::-1]:
         size = size[::-1]  # rotated by a quarter turn
+    sixteen_bit = image.mode.startswith("I;16")
     if max(image.size) > PHOTO_SIZE:
-        image = image.copy()
+        # Pillow reduces 32-bit integer pictures but refuses 16-bit ones ("image has wrong mode").
+        image = image.convert("I") if sixteen_bit else image.copy()
         image.thumbnail((PHOTO_SIZE, PHOTO_SIZE), Image.Resampling.BOX)
 
     mode = image.mode
@@ -164,7 +166,7 @@ def decode_picture(image: Image.Image) -> Picture:
     gray = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if values.max(initial=0) > 255 or mode.startswith("I;16") else 255.0
+        top = 65535.0 if values.max(initial=0) > 255 or sixteen_bit else 255.0
         gray = np.clip(values / top, 0, 1).astype(np.float32)
     elif mode == "F":
         values = np.asarray(image, dtype=np.float64)
