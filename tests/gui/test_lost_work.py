@@ -331,3 +331,47 @@ def test_log_location_says_when_the_log_folder_cannot_be_written(qtbot, main_win
             root.addHandler(handler)
         for box in open_messages(main_window):
             box.close()
+
+
+# ---------------------------------------------------------------------- smaller: huge pictures off the GUI thread
+def test_a_huge_16_bit_picture_is_decoded_off_the_gui_thread(qtbot, main_window, tmp_path, monkeypatch):
+    """An 8000x8000 16-bit PNG once froze the window for 3.5 s: a dropped (or File ▸ Open) picture is decoded
+    in a worker while the event loop goes on."""
+    from PIL import Image
+    from PySide6.QtCore import QMimeData, QTimer, QUrl
+
+    from cnn_desktop.gui.tabs import classify_tab as module
+
+    side = 8000
+    pixels = np.full((side, side), 60_000, np.uint16)
+    pixels[2000:6000, 3000:5000] = 9_000  # a dark item on a light background
+    path = tmp_path / "huge16.png"
+    Image.fromarray(pixels).save(path, compress_level=1)
+    assert Image.open(path).mode.startswith("I;16") and Image.open(path).size == (side, side)
+    decodes = []
+    real_decode = module.decode_picture
+
+    def recording_decode(image):
+        start = time.monotonic()
+        try:
+            return real_decode(image)
+        finally:
+            decodes.append((threading.current_thread(), start, time.monotonic()))
+
+    monkeypatch.setattr(module, "decode_picture", recording_decode)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(5)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    tab = main_window.classify_tab
+    assert tab.open_mime_data(mime, "drop")
+    state = main_window.image_state
+    qtbot.waitUntil(lambda: state.source is not None and state.source.description == path.name, timeout=60_000)
+    timer.stop()
+    assert len(decodes) == 1
+    thread, start, end = decodes[0]
+    assert thread is not threading.main_thread()
+    assert any(start < tick < end for tick in ticks)  # the event loop ran while the picture was decoded
+    assert tab.error_message == "" and state.image is not None
