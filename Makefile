@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 	$(MAKE) system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,package]"
+	$(PY) -m pip install --quiet -e ".[test,package,export]"
 	touch $@
 
 # Debian's packages where apt-get can be used; elsewhere these steps are skipped (install Qt's

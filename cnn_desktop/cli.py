@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     presets_help = "; ".join(f"{name}: {preset.description}" for name, preset in PRESETS.items())
     train = commands.add_parser("train", help="train a model and save it with its model card",
                                 description=f"Train a model. Presets - {presets_help}")
-    train.add_argument("--preset", choices=PRESET_NAMES, default="seed")
+    train.add_argument("--preset", choices=PRESET_NAMES,
+                       help="default: seed (with --continue: the preset on the model's card)")
     train.add_argument("--epochs", type=_positive_int, help="default: the preset's")
     train.add_argument("--batch-size", type=_positive_int, help="default: the preset's")
     train.add_argument("--learning-rate", type=_positive_float, help="default: the preset's")
@@ -110,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "the preset still gives the recipe (epochs, batch size, learning rate, schedule)")
     train.add_argument("--no-record", action="store_true",
                        help="do not record this training in the run history")
+    train.add_argument("--continue", dest="continue_training", action="store_true",
+                       help="keep training the model given by --model (default: the bundled model) instead of "
+                            "a new one; the preset defaults to the model card's")
+    train.add_argument("--model", type=Path, dest="model_sub", metavar="PATH",
+                       help="with --continue: the model to continue (default: the bundled model)")
+    train.add_argument("--with-examples", action="store_true",
+                       help="with --continue: teach the model your example collection (cnn-desktop examples): "
+                            "the official training set mixed with your examples, gently, then accuracy before "
+                            "and after on the official test set and on your held-out examples")
 
     evaluate = commands.add_parser("evaluate", help="accuracy and loss on the 10,000 official test images")
     evaluate.add_argument("--model", type=Path, dest="model_sub", help="default: the bundled model")
@@ -126,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--preset", choices=PRESET_NAMES, default="seed")
 
     from cnn_desktop.core.explain import CAM_VARIANTS as EXPLAIN_CAM_VARIANTS, METHODS as EXPLAIN_METHODS
+    from cnn_desktop.core.export import FORMATS as EXPORT_FORMATS, QUANTIZE_CHOICES as EXPORT_QUANTIZE_CHOICES
 
     explain = commands.add_parser(
         "explain", help="which parts of an image made the model decide: a heat map as PNG or JSON",
@@ -161,7 +172,41 @@ def build_parser() -> argparse.ArgumentParser:
     runs_export.add_argument("--csv", type=Path, required=True, metavar="FILE", help="the CSV file to write ('-': stdout)")
     runs_export.add_argument("--epochs", action="store_true", help="one row per run and epoch (the curves)")
     runs_export.add_argument("ids", nargs="*", type=_positive_int, metavar="ID", help="only these runs (default: all)")
+    export = commands.add_parser(
+        "export", help="export a model as TFLite, ONNX or a TensorFlow SavedModel, checked before it is written",
+        description="Write the model in another format; the export is loaded back with its own runtime and "
+                    "compared with the Keras model on 1,000 test images before it is kept.")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="export_format")
+    export.add_argument("--quantize", choices=EXPORT_QUANTIZE_CHOICES,
+                        help="tflite only: int8 weights and activations, calibrated on training images")
+    export.add_argument("--model", type=Path, dest="model_sub", help="default: the bundled model")
+    export.add_argument("--out", type=Path, help="default: beside the model (.tflite, .onnx or a _savedmodel folder)")
+    export.add_argument("--data-dir", type=Path, dest="data_dir_sub", help=argparse.SUPPRESS)
+    _add_examples_parser(commands)
     return parser
+
+
+def _add_examples_parser(commands) -> None:
+    examples = commands.add_parser(
+        "examples", help="your own examples (corrected answers, your pictures) to teach the network",
+        description="Your example collection (set CNN_DESKTOP_DATA_HOME to use another folder). Teach the "
+                    "network with them: cnn-desktop train --continue --with-examples.")
+    actions = examples.add_subparsers(dest="examples_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add picture files as examples of one class")
+    add.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    add.add_argument("--label", required=True, metavar="NAME",
+                     help="the class: a name ('ankle boot', 'Ankle_boot', 'sneakers') or a label number 0-9")
+    listing = actions.add_parser("list", help="the examples, class by class, with counts")
+    listing.add_argument("--json", action="store_true", help="one JSON object per example")
+    imports = actions.add_parser("import", help="import a folder of class sub-folders, or an exported archive")
+    imports.add_argument("source", type=Path, metavar="DIR_OR_ZIP")
+    export = actions.add_parser("export", help="write the whole collection as one archive (zip) that imports back")
+    export.add_argument("out", type=Path, metavar="FILE")
+    delete = actions.add_parser("delete", help="delete examples by id")
+    delete.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
+    relabel = actions.add_parser("relabel", help="give an example another class")
+    relabel.add_argument("example_id", type=_positive_int, metavar="ID")
+    relabel.add_argument("label", metavar="NAME")
 
 
 def _model_path(args) -> Path:
@@ -270,7 +315,22 @@ def _train(args, recorder, design) -> int:
 
     from cnn_desktop.core.model_io import ModelFileError, check_save_location
 
-    out = args.out or (config.user_models_dir() / f"{args.preset if design is None else model_name(design)}.keras")
+    continued = None
+    if args.with_examples and not args.continue_training:
+        raise CliError("--with-examples needs --continue: it teaches an existing model your examples")
+    if args.continue_training:
+        from cnn_desktop.core.examples import model_preset
+
+        if design is not None:
+            raise CliError("--continue keeps the model's own network; leave out --design")
+        continued_path = _model_path(args)
+        continued, card = _load_model(continued_path)
+        args.preset = args.preset or model_preset(card)
+        default_name = f"{continued_path.stem}-{'taught' if args.with_examples else 'continued'}"
+    args.preset = args.preset or "seed"
+    if not args.continue_training:
+        default_name = args.preset if design is None else model_name(design)
+    out = args.out or (config.user_models_dir() / f"{default_name}.keras")
     if out.suffix != ".keras":
         raise CliError(f"--out must end in .keras: {out}")
     try:
@@ -281,14 +341,17 @@ def _train(args, recorder, design) -> int:
     training_config = TrainingConfig(
         preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         validation=args.validation, limit=args.limit, seed=args.seed, early_stopping_patience=args.early_stopping,
-        design=design,
+        design=design, continue_training=args.continue_training,
     )
     progress = _TextProgress(sys.stderr)
     if recorder is not None:
         recorder.wrap(progress)
     data = _load_data(args)
+    plan = _teaching_plan(args, data, continued) if args.with_examples else None
+    if plan is not None:
+        data, training_config = plan.data, plan.training_config
     try:
-        session = TrainingSession(training_config, data=data, listener=recorder or progress)
+        session = TrainingSession(training_config, data=data, model=continued, listener=recorder or progress)
     except TrainingConfigError as exc:
         raise CliError(str(exc)) from None
     if recorder is not None and recorder.recording:
@@ -321,7 +384,31 @@ def _train(args, recorder, design) -> int:
                   file=sys.stderr, flush=True)
     print(f"{result.message} Test accuracy {test.accuracy:.4f}, loss {test.loss:.4f}, "
           f"{result.seconds:.0f} s. Saved {out}")
+    if plan is not None:
+        print("\n".join(plan.report(result.model, result.status).lines()))
     return EXIT_OK
+
+
+def _teaching_plan(args, data, model):
+    """The fine-tune on the official training set mixed with the user's examples; measures 'before'."""
+    import dataclasses
+
+    from cnn_desktop.core.examples import ExampleStoreError, TeachingPlan
+
+    with _open_examples() as store:
+        images, labels = store.arrays()
+    options = {"official_images": args.limit} if args.limit else {}
+    try:
+        plan = TeachingPlan(data, images, labels, preset=args.preset, seed=args.seed, **options)
+    except ExampleStoreError as exc:
+        raise CliError(str(exc)) from None
+    overrides = {name: value for name, value in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                                 ("learning_rate", args.learning_rate)) if value is not None}
+    plan.training_config = dataclasses.replace(plan.training_config, **overrides)
+    print(f"Teaching {len(plan.split.teach)} of your examples; {plan.split.description}. Measuring the model "
+          f"before...", file=sys.stderr, flush=True)
+    plan.measure_before(model)
+    return plan
 
 
 def cmd_evaluate(args) -> int:
@@ -334,6 +421,29 @@ def cmd_evaluate(args) -> int:
         print(json.dumps(result.to_dict()))
     else:
         print(f"Test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} on {result.n:,} images")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from cnn_desktop.core.calibration import Calibration
+    from cnn_desktop.core.export import (ExportError, check_and_representative_images, check_export_location,
+                                         default_export_path, export_model)
+
+    model_path = _model_path(args)
+    out = args.out or default_export_path(model_path, args.export_format)
+    try:
+        check_export_location(out, args.export_format)  # before TensorFlow's seconds of start-up
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    model, card = _load_model(model_path)
+    check_images, check_labels, representative = check_and_representative_images(_load_data(args))
+    try:
+        report = export_model(model, out, args.export_format, quantize=args.quantize, check_images=check_images,
+                              check_labels=check_labels, representative_images=representative,
+                              temperature=Calibration.from_card(card).temperature)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    print(report.summary())
     return EXIT_OK
 
 
@@ -542,8 +652,81 @@ def _print_run(run) -> None:
             print(f"  {name:<12}" + "".join(f"{count:>6}" for count in row))
 
 
+def _open_examples():
+    from cnn_desktop.core.examples import ExampleStore, ExampleStoreError
+
+    try:
+        return ExampleStore()
+    except ExampleStoreError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_examples(args) -> int:
+    from cnn_desktop.core.examples import ExampleStoreError, class_index_from_text
+    from cnn_desktop.core.preprocessing import ImageError
+
+    action = args.examples_command
+    try:
+        label = class_index_from_text(args.label) if action in ("add", "relabel") else None
+    except ExampleStoreError as exc:
+        raise CliError(str(exc)) from None
+    with _open_examples() as store:
+        try:
+            if action == "add":
+                failures = 0
+                for path in args.files:
+                    try:
+                        example_id, added = store.add_file(label, path)
+                    except ImageError as exc:
+                        failures += 1
+                        print(f"cnn-desktop: {one_line(path)}: {one_line(exc)}", file=sys.stderr)
+                        continue
+                    state = "added as" if added else "already in the collection as"
+                    print(f"{one_line(path)}: {state} example {example_id} ({config.CLASS_NAMES[label]})")
+                return EXIT_ERROR if failures else EXIT_OK
+            if action == "list":
+                _print_examples(store, as_json=args.json)
+            elif action == "import":
+                report = (store.import_folder(args.source) if args.source.is_dir()
+                          else store.import_archive(args.source))
+                for reason in report.skipped:
+                    print(f"cnn-desktop: skipped {one_line(reason)}", file=sys.stderr)
+                print(f"{one_line(args.source)}: {report.summary()}; the collection holds {len(store)}")
+            elif action == "export":
+                count = store.export_archive(args.out)
+                print(f"Exported {count} examples to {one_line(args.out)}")
+            elif action == "delete":
+                for example_id in args.ids:
+                    store.delete(example_id)
+                print(f"Deleted {len(args.ids)} example{'s' if len(args.ids) != 1 else ''}")
+            elif action == "relabel":
+                store.relabel(args.example_id, label)
+                print(f"Example {args.example_id} is now {config.CLASS_NAMES[label]}")
+        except ExampleStoreError as exc:
+            raise CliError(str(exc)) from None
+        except KeyError as exc:
+            raise CliError(f"there is no example {exc.args[0]}") from None
+    return EXIT_OK
+
+
+def _print_examples(store, *, as_json: bool) -> None:
+    examples = store.examples()
+    if as_json:
+        for example in examples:
+            print(json.dumps({"id": example.id, "label": example.label, "class": example.class_name,
+                              "source": example.source, "original_name": example.original_name,
+                              "created_at": example.created_at}))
+        return
+    counts = store.counts()
+    print(f"{len(examples)} examples in {one_line(store.path)}")
+    for label, name in enumerate(config.CLASS_NAMES):
+        ids = [str(example.id) for example in examples if example.label == label]
+        shown = ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else "")
+        print(f"  {name:<12} {counts[label]:>5}" + (f"  ids {shown}" if ids else ""))
+
+
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "classify": cmd_classify, "summary": cmd_summary,
-            "runs": cmd_runs, "explain": cmd_explain}
+            "runs": cmd_runs, "explain": cmd_explain, "examples": cmd_examples, "export": cmd_export}
 
 
 def configure_logging(verbose: bool) -> None:
