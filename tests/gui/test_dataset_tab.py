@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from cnn_desktop import config
 from cnn_desktop.gui.app import create_application
 from cnn_desktop.gui.state.data_state import DataState
-from cnn_desktop.gui.widgets.dataset_grid import IndexRole, LabelRole, PredictionRole
+from cnn_desktop.gui.widgets.thumbnail_model import IndexRole, LabelRole, PredictionRole
 from cnn_desktop.gui.tabs.dataset_tab import DatasetTab
 from cnn_desktop.gui.state.image_state import ImageState
 from cnn_desktop.gui.state.model_state import ModelState
@@ -40,11 +40,16 @@ def loaded_tab(qtbot, dataset):
     with qtbot.waitSignal(data_state.loaded, timeout=60_000):
         data_state.load()
     assert tab.pages.currentWidget() is tab.browser
-    tab.set_split("test")
-    tab.set_class_filter(None)
+    choose(tab.split_combo, "test")
+    choose(tab.class_combo, None)
     yield tab
     tab.stop_and_wait()
     data_state.stop_and_wait()
+
+
+def choose(combo, data) -> None:
+    """Pick the entry for ``data`` in one of the tab's combo boxes, as the user would."""
+    combo.setCurrentIndex(next(index for index in range(combo.count()) if combo.itemData(index) == data))
 
 
 def column(model, role) -> list:
@@ -56,25 +61,25 @@ def test_filters_by_class_and_split(loaded_tab, dataset):
     assert model.rowCount() == 10_000
     assert column(model, IndexRole) == list(range(10_000))
 
-    loaded_tab.set_class_filter(TROUSER)
+    choose(loaded_tab.class_combo, TROUSER)
     assert model.rowCount() == 1_000
     assert set(column(model, Qt.ItemDataRole.DisplayRole)) == {"Trouser"}
     assert set(column(model, LabelRole)) == {TROUSER}
     assert column(model, IndexRole) == np.flatnonzero(dataset.test_labels == TROUSER).tolist()
 
-    loaded_tab.set_split("train")
+    choose(loaded_tab.split_combo, "train")
     assert model.rowCount() == 6_000
     assert set(column(model, LabelRole)) == {TROUSER}
     assert column(model, IndexRole) == np.flatnonzero(dataset.train_labels == TROUSER).tolist()
 
-    loaded_tab.set_class_filter(None)
+    choose(loaded_tab.class_combo, None)
     assert model.rowCount() == 60_000
-    loaded_tab.set_split("test")
+    choose(loaded_tab.split_combo, "test")
     assert model.rowCount() == 10_000
 
 
 def test_thumbnails_are_the_dataset_pixels_enlarged(loaded_tab, dataset, qtbot):
-    loaded_tab.set_class_filter(SANDAL)
+    choose(loaded_tab.class_combo, SANDAL)
     grid = loaded_tab.grid
     for scale in (2, 4):
         loaded_tab.zoom_combo.setCurrentIndex(loaded_tab.zoom_combo.findData(scale))
@@ -86,13 +91,13 @@ def test_thumbnails_are_the_dataset_pixels_enlarged(loaded_tab, dataset, qtbot):
             left = rect.x() + (rect.width() - size) // 2
             top = rect.y() + 4
             pixels = np.array([[shot.pixelColor(left + x, top + y).red() for x in range(size)] for y in range(size)])
-            expected = np.kron(dataset.test_images[grid.images_model.dataset_index(row)], np.ones((scale, scale)))
+            expected = np.kron(dataset.test_images[grid.images_model.image_number(row)], np.ones((scale, scale)))
             # Crisp: every dataset pixel is a uniform square, no smoothing across pixel edges.
             np.testing.assert_array_equal(pixels, expected)
 
 
 def test_scrolling_reaches_the_last_image(loaded_tab, qtbot):
-    loaded_tab.set_split("train")
+    choose(loaded_tab.split_combo, "train")
     grid = loaded_tab.grid
     qtbot.waitUntil(lambda: "of 60,000 images (training set)" in loaded_tab.summary_label.text())
     assert loaded_tab.summary_label.text().startswith("Showing 1–")
@@ -104,7 +109,7 @@ def test_scrolling_reaches_the_last_image(loaded_tab, qtbot):
 
 
 def test_double_click_classifies_and_context_action_inspects(loaded_tab, dataset, qtbot):
-    loaded_tab.set_class_filter(SANDAL)
+    choose(loaded_tab.class_combo, SANDAL)
     grid = loaded_tab.grid
     row = 3
     expected_index = int(np.flatnonzero(dataset.test_labels == SANDAL)[row])
@@ -120,7 +125,7 @@ def test_double_click_classifies_and_context_action_inspects(loaded_tab, dataset
     assert state.source.description == f"test #{expected_index}"
     assert state.source.true_label == SANDAL
 
-    loaded_tab.set_split("train")
+    choose(loaded_tab.split_combo, "train")
     with qtbot.waitSignal(loaded_tab.showTabRequested) as request:
         loaded_tab.send_image(0, "inspect")
     assert request.args == ["inspect"]
@@ -216,8 +221,8 @@ def test_marks_show_the_models_answers(qtbot, dataset, quick_model_path):
     tab = make_tab(qtbot, data_state, model_state)
     with qtbot.waitSignal(data_state.loaded, timeout=60_000):
         data_state.load()
-    tab.set_split("test")
-    tab.set_class_filter(None)
+    choose(tab.split_combo, "test")
+    choose(tab.class_combo, None)
     tab.marks_check.setChecked(True)
     grid_model = tab.grid.images_model
     model, _card = load_model(quick_model_path)

@@ -115,15 +115,16 @@ def test_a_short_training_charts_its_progress_and_shows_the_test_results(qtbot, 
     assert "Test accuracy" in tab.message.text()
     assert tab.results.confusion_matrix.total == config.TEST_SIZE == evaluation.n
     assert f"{evaluation.accuracy:.2%}" in tab.results.summary.text()
-    assert tab.results.hardest_gallery.count() == 60
+    assert tab.results.hardest_gallery.images_model.rowCount() == 60
 
     # Shirts taken for T-shirts: the cell's images fill the gallery.
     shirt, t_shirt = config.CLASS_NAMES.index("Shirt"), config.CLASS_NAMES.index("T-shirt/top")
     expected = int(tab.results.confusion_matrix.matrix[shirt, t_shirt])
     assert expected > 0
     click(qtbot, tab.results.confusion_matrix, tab.results.confusion_matrix.cell_rect(shirt, t_shirt).center().toPoint())
-    assert tab.results.cell_gallery.count() == expected
-    assert all(evaluation.labels[tab.results.cell_gallery.dataset_index(row)] == shirt for row in range(expected))
+    cell_images = tab.results.cell_gallery.images_model
+    assert cell_images.rowCount() == expected
+    assert all(evaluation.labels[cell_images.image_number(row)] == shirt for row in range(expected))
     assert tab.results.galleries.currentWidget() is tab.results.cell_gallery
 
     # The history and the charts can be exported; the saved model's card has the test numbers.
@@ -304,14 +305,15 @@ def test_clicking_a_hard_example_sends_it_to_classify(qtbot, make_window, quick_
     window = make_window(quick_model_path)
     train_tab = window.train_tab
     window.show_tab("train")
-    train_tab.results.show_evaluation(evaluate(window.model_state.model, dataset.test_images, dataset.test_labels),
-                                      dataset)
+    evaluation = evaluate(window.model_state.model, dataset.test_images, dataset.test_labels)
+    train_tab.results.show_evaluation(evaluation, dataset)
     train_tab.results.galleries.setCurrentWidget(train_tab.results.hardest_gallery)
     gallery = train_tab.results.hardest_gallery
-    index = gallery.dataset_index(0)
+    index = gallery.images_model.image_number(0)
+    assert index == evaluation.hardest(1)[0]
 
     with qtbot.waitSignal(train_tab.showTabRequested) as shown:
-        click(qtbot, gallery.view.viewport(), gallery.item_rect(0).center())
+        click(qtbot, gallery.view.viewport(), gallery.view.visualRect(gallery.images_model.index(0)).center())
     assert shown.args == ["classify"]
     assert window.image_state.source == ImageSource("dataset", f"test #{index}", int(dataset.test_labels[index]))
     np.testing.assert_allclose(window.image_state.image, dataset.test_images[index] / 255.0)

@@ -145,12 +145,6 @@ class DatasetTab(QWidget):
     def class_filter(self) -> int | None:
         return self.class_combo.currentData()
 
-    def set_split(self, split: str) -> None:
-        self.split_combo.setCurrentIndex(self.split_combo.findData(split))
-
-    def set_class_filter(self, class_index: int | None) -> None:
-        self.class_combo.setCurrentIndex(0 if class_index is None else class_index + 1)
-
     @Slot()
     def _update_page(self) -> None:
         if self.data_state.dataset is not None:
@@ -176,7 +170,8 @@ class DatasetTab(QWidget):
         images, labels = dataset.split(self.split)
         wanted = self.class_filter
         indices = np.arange(len(labels)) if wanted is None else np.flatnonzero(labels == wanted)
-        self.grid.images_model.set_selection(self.split, images, labels, indices, self._shown_predictions())
+        self.grid.images_model.set_images(images, labels, indices, source=self.split,
+                                          predictions=self._shown_predictions())
         self.grid.scrollToTop()
         self._refresh_predictions()
 
@@ -200,8 +195,8 @@ class DatasetTab(QWidget):
     def send_image(self, row: int, tab_name: str) -> None:
         """Make the image at ``row`` the current image and show it in ``tab_name`` ("classify" / "inspect")."""
         images_model = self.grid.images_model
-        self.image_state.set_dataset_image(self.data_state.dataset, images_model.split,
-                                           images_model.dataset_index(row))
+        self.image_state.set_dataset_image(self.data_state.dataset, images_model.source,
+                                           images_model.image_number(row))
         self.showTabRequested.emit(tab_name)
 
     @Slot(QModelIndex)

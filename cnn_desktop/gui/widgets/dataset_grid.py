@@ -1,178 +1,23 @@
 """The grid of Fashion-MNIST thumbnails in the Dataset tab.
 
-Scales to the 60,000 training images: the model hands out a 28x28 QImage only
-for the rows the view asks for (the visible ones), the delegate paints it
-enlarged with nearest-neighbour scaling (crisp pixels at any screen scaling,
-since the painter scales to device pixels), and the view lays out uniform cells
-without asking each row for its size.
+Scales to the 60,000 training images: the shared ``ThumbnailModel`` hands out a
+28x28 QImage only for the rows the view asks for (the visible ones), the
+``ThumbnailDelegate`` paints it enlarged with nearest-neighbour scaling (crisp
+pixels at any screen scaling) with the class, "#<index>" and a ✓/✗ mark, and
+the view lays out uniform cells without asking each row for its size.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtCore import QPoint, Qt, Signal, Slot
+from PySide6.QtWidgets import QListView
 
-from cnn_desktop import config
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 from cnn_desktop.gui.throttle import Throttle
-
-# Custom roles of the model (besides Display = class name, Decoration = the 28x28 QImage).
-IndexRole = Qt.ItemDataRole.UserRole + 1  # the image's index in its split ("test #123")
-LabelRole = Qt.ItemDataRole.UserRole + 2  # its true class (int)
-PredictionRole = Qt.ItemDataRole.UserRole + 3  # the model's class for it (int), or None when not known
+from cnn_desktop.gui.widgets.thumbnail_delegate import ThumbnailDelegate
+from cnn_desktop.gui.widgets.thumbnail_model import ThumbnailModel
 
 PIXEL_SCALES = (2, 3, 4)  # thumbnail = 28 px times this (logical pixels)
 DEFAULT_PIXEL_SCALE = 3
-CELL_MARGIN = 4
-# Mark colours: the data itself is light-on-dark in either theme, so these stand out in both.
-CORRECT_COLOUR = QColor(46, 160, 67)
-WRONG_COLOUR = QColor(218, 54, 51)
-
-
-class DatasetImagesModel(QAbstractListModel):
-    """The images of one split, all of them or those of one class, in dataset order."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.split = "test"
-        self._images = np.zeros((0, config.IMAGE_SIZE, config.IMAGE_SIZE), np.uint8)
-        self._labels = np.zeros(0, np.uint8)
-        self._rows = np.zeros(0, np.int64)  # row -> index into the split
-        self._predictions: np.ndarray | None = None  # per image of the split, not per row
-
-    def set_selection(self, split: str, images: np.ndarray, labels: np.ndarray, indices: np.ndarray,
-                      predictions: np.ndarray | None = None) -> None:
-        self.beginResetModel()
-        self.split = split
-        self._images, self._labels = images, labels
-        self._rows = np.asarray(indices, dtype=np.int64)
-        self._predictions = predictions
-        self.endResetModel()
-
-    def set_predictions(self, predictions: np.ndarray | None) -> None:
-        """The model's class for every image of the split (None: no marks)."""
-        self._predictions = predictions
-        if self.rowCount():
-            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1), [PredictionRole])
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def dataset_index(self, row: int) -> int:
-        return int(self._rows[row])
-
-    def image(self, row: int) -> np.ndarray:
-        """(28, 28) uint8, exactly as in the dataset."""
-        return self._images[self._rows[row]]
-
-    def label(self, row: int) -> int:
-        return int(self._labels[self._rows[row]])
-
-    def prediction(self, row: int) -> int | None:
-        return None if self._predictions is None else int(self._predictions[self._rows[row]])
-
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = index.row()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return config.CLASS_NAMES[self.label(row)]
-        if role == Qt.ItemDataRole.DecorationRole:
-            return to_grey_qimage(self.image(row))
-        if role == IndexRole:
-            return self.dataset_index(row)
-        if role == LabelRole:
-            return self.label(row)
-        if role == PredictionRole:
-            return self.prediction(row)
-        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-            text = f"{self.split} #{self.dataset_index(row)}: {config.CLASS_NAMES[self.label(row)]}"
-            predicted = self.prediction(row)
-            if predicted is not None:
-                verdict = "right" if predicted == self.label(row) else "wrong"
-                text += f"\nThe model says {config.CLASS_NAMES[predicted]} ({verdict})"
-            return text
-        return None
-
-
-class ThumbnailDelegate(QStyledItemDelegate):
-    """Paints a cell: the enlarged image, its class name, its index, and a right/wrong mark."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.pixel_scale = DEFAULT_PIXEL_SCALE
-
-    @property
-    def thumbnail_size(self) -> int:
-        return config.IMAGE_SIZE * self.pixel_scale
-
-    def cell_size(self, font: QFont) -> QSize:
-        metrics = QFontMetrics(font)
-        # Wide enough for most class names at the smallest scale; longer ones are elided.
-        width = max(self.thumbnail_size, metrics.horizontalAdvance("T-shirt/top")) + 2 * CELL_MARGIN
-        height = CELL_MARGIN + self.thumbnail_size + 2 + 2 * metrics.height() + CELL_MARGIN
-        return QSize(width, height)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        return self.cell_size(option.font)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        widget = option.widget
-        style = widget.style() if widget is not None else None
-        panel = QStyleOptionViewItem(option)
-        if style is not None:  # selection / hover / focus background in the theme's colours
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, panel, painter, widget)
-
-        rect = option.rect
-        size = self.thumbnail_size
-        image_rect = QRect(rect.x() + (rect.width() - size) // 2, rect.y() + CELL_MARGIN, size, size)
-        painter.save()
-        # No smoothing: each dataset pixel becomes a sharp square of device pixels.
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        painter.drawImage(QRectF(image_rect), index.data(Qt.ItemDataRole.DecorationRole))
-
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        group = (QPalette.ColorGroup.Active if option.state & QStyle.StateFlag.State_Active
-                 else QPalette.ColorGroup.Inactive)
-        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        metrics = QFontMetrics(option.font)
-        text_width = rect.width() - 2 * CELL_MARGIN
-        name_rect = QRect(rect.x() + CELL_MARGIN, image_rect.bottom() + 3, text_width, metrics.height())
-        painter.setFont(option.font)
-        painter.setPen(option.palette.color(group, text_role))
-        name = metrics.elidedText(index.data(Qt.ItemDataRole.DisplayRole), Qt.TextElideMode.ElideRight, text_width)
-        painter.drawText(name_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, name)
-        if not selected:
-            painter.setPen(option.palette.color(group, QPalette.ColorRole.PlaceholderText))
-        painter.drawText(name_rect.translated(0, metrics.height()), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                         f"#{index.data(IndexRole)}")
-
-        predicted = index.data(PredictionRole)
-        if predicted is not None:
-            self._paint_mark(painter, image_rect, predicted == index.data(LabelRole), metrics)
-        painter.restore()
-
-    @staticmethod
-    def _paint_mark(painter: QPainter, image_rect: QRect, correct: bool, metrics: QFontMetrics) -> None:
-        """A ✓ or ✗ disc in the thumbnail's top-right corner (shape and colour, not colour alone)."""
-        diameter = max(12, metrics.height())
-        disc = QRectF(image_rect.right() - diameter + 1, image_rect.top(), diameter, diameter)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(CORRECT_COLOUR if correct else WRONG_COLOUR)
-        painter.drawEllipse(disc)
-        pen = QPen(QColor(Qt.GlobalColor.white), max(1.5, diameter / 7))
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setPen(pen)
-        x, y, d = disc.x(), disc.y(), diameter
-        if correct:
-            painter.drawPolyline([QPoint(int(x + d * 0.28), int(y + d * 0.52)), QPoint(int(x + d * 0.44), int(y + d * 0.68)),
-                                  QPoint(int(x + d * 0.72), int(y + d * 0.34))])
-        else:
-            painter.drawLine(QPoint(int(x + d * 0.32), int(y + d * 0.32)), QPoint(int(x + d * 0.68), int(y + d * 0.68)))
-            painter.drawLine(QPoint(int(x + d * 0.68), int(y + d * 0.32)), QPoint(int(x + d * 0.32), int(y + d * 0.68)))
 
 
 class DatasetGrid(QListView):
@@ -183,8 +28,8 @@ class DatasetGrid(QListView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.images_model = DatasetImagesModel(self)
-        self.thumbnail_delegate = ThumbnailDelegate(self)
+        self.images_model = ThumbnailModel(self)
+        self.thumbnail_delegate = ThumbnailDelegate(self, pixel_scale=DEFAULT_PIXEL_SCALE)
         self.setModel(self.images_model)
         self.setItemDelegate(self.thumbnail_delegate)
         # List mode that flows left to right and wraps: a grid whose layout is cheap for uniform cells
