@@ -417,9 +417,7 @@ class _ProgressMixin:
             self.diverged, self.diverged_loss = True, loss
             self.model.stop_training = True
             return
-        if self.session.cancelled and self.global_step % self.steps != 0:
-            # A partial epoch: its validation numbers still describe the weights as they are.
-            pass
+        # Also after a Stop in mid-epoch: the validation numbers describe the weights as they are.
         weights = [w.copy() for w in self.model.get_weights()]
         self.last_good_weights = weights
         self.session._emit(EpochEnd(
