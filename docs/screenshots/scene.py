@@ -1,6 +1,6 @@
 """Set the real app up for a screenshot of one tab (run under Xvfb by ../shared/tools/screenshot).
 
-    python docs/screenshots/scene.py classify|train|inspect|dataset
+    python docs/screenshots/scene.py classify|classify-unsure|classify-photo|classify-trouser|train|inspect|dataset
 
 SCENE_COLOR_SCHEME=dark shows it with a dark palette, as a desktop in dark mode hands one to Qt
 (Xvfb has no desktop theme, so Qt's colour-scheme hint alone changes nothing there).
@@ -9,12 +9,20 @@ QT_SCALE_FACTOR=2 on a 2800x1800 Xvfb screen shows it at 200% (inspect-200pc.png
 Starts the app as `cnn-desktop` does, on the bundled model, then, once the
 model and dataset are loaded, puts something worth seeing on the chosen tab:
 a drawing on the canvas, a short training, a test image in the inspector.
+The Classify scenes draw with the real X pointer (xdotool) on the real canvas:
+a dress's outline filled with the bucket (classify), the same outline left
+empty (classify-unsure); classify-photo opens a photo-like picture (a test
+item on a wood table, made as benchmarks/realworld.py makes its composites).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import tempfile
+import threading
+from pathlib import Path
 
 from PySide6.QtCore import QPointF, QTimer
 from PySide6.QtGui import QColor, QPalette
@@ -34,6 +42,57 @@ def draw_trouser(canvas) -> None:
             canvas.continue_stroke(QPointF(*point), width)
         canvas.end_stroke()
     canvas.changed.emit()
+
+
+# A dress as a person draws it, in the canvas's drawing units (0-280), and a point inside it for the bucket.
+DRESS_OUTLINE = [(115, 30), (165, 30), (160, 70), (175, 110), (215, 250), (65, 250), (105, 110), (120, 70),
+                 (115, 30)]
+DRESS_INSIDE = (140, 160)
+PHOTO_TEST_INDEX = 19  # a T-shirt
+
+
+def draw_with_pointer(tab, outline, fill_at=None, brush: int = 6) -> None:
+    """Draw ``outline`` on the Classify tab's canvas with the real X pointer, then click the bucket inside it."""
+    from cnn_desktop.gui.widgets.canvas import Tool
+
+    canvas = tab.canvas
+    tab.brush_spin.setValue(brush)
+
+    def on_screen(point) -> tuple[str, str]:
+        spot = canvas.mapToGlobal(canvas.to_widget(QPointF(*point)).toPoint())
+        return str(spot.x()), str(spot.y())
+
+    steps = []  # the pointer moves in short steps, as a hand does
+    for (x0, y0), (x1, y1) in zip(outline, outline[1:]):
+        count = max(1, int(max(abs(x1 - x0), abs(y1 - y0)) / 4))
+        steps += [(x0 + (x1 - x0) * i / count, y0 + (y1 - y0) * i / count) for i in range(1, count + 1)]
+    command = ["mousemove", *on_screen(outline[0]), "mousedown", "1"]
+    for point in steps:
+        command += ["mousemove", *on_screen(point), "sleep", "0.01"]
+    command += ["mouseup", "1", "sleep", "0.3"]
+    if fill_at is not None:
+        button = tab.tool_buttons[Tool.FILL]
+        centre = button.mapToGlobal(button.rect().center())
+        command += ["mousemove", str(centre.x()), str(centre.y()), "click", "1", "sleep", "0.3",
+                    "mousemove", *on_screen(fill_at), "click", "1", "sleep", "0.5"]
+    command += ["mousemove", "1300", "880"]  # out of the way
+    threading.Thread(target=subprocess.run, args=(["xdotool", *command],), daemon=True).start()
+
+
+def photo_composite() -> Path:
+    """A photo-like picture of a test item on a wood table, written to a temporary file."""
+    import numpy as np
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from benchmarks.realworld import composite
+    from cnn_desktop.core.dataset import load_dataset
+
+    image = load_dataset().test_images[PHOTO_TEST_INDEX]
+    pixels, _suffix, _quality = composite(image, "wood_table", np.random.default_rng(PHOTO_TEST_INDEX))
+    path = Path(tempfile.mkdtemp()) / "t-shirt on a table.jpg"
+    Image.fromarray(pixels).save(path, quality=90)
+    return path
 
 
 def use_dark_palette(app) -> None:
@@ -70,6 +129,15 @@ def main() -> int:
             QTimer.singleShot(200, ready)
             return
         if scene == "classify":
+            window.show_tab("classify")
+            draw_with_pointer(window.classify_tab, DRESS_OUTLINE, DRESS_INSIDE)
+        elif scene == "classify-unsure":
+            window.show_tab("classify")
+            draw_with_pointer(window.classify_tab, DRESS_OUTLINE)
+        elif scene == "classify-photo":
+            window.show_tab("classify")
+            window.classify_tab.open_image_file(photo_composite())
+        elif scene == "classify-trouser":
             window.show_tab("classify")
             draw_trouser(window.classify_tab.canvas)
         elif scene == "inspect":
