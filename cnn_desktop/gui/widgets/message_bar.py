@@ -8,7 +8,8 @@ came to, a picture that cannot be used.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QToolButton,
+                               QVBoxLayout, QWidget)
 
 ICONS = {"information": QStyle.StandardPixmap.SP_MessageBoxInformation,
          "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
@@ -42,12 +43,15 @@ class MessageBar(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4) if framed else layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._icon, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addWidget(self._label, 1)
         self.action_button = QPushButton(self)
         self.action_button.hide()
         self.action_button.clicked.connect(self._run_action)
         self._action = None
-        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
+        text_column = QVBoxLayout()  # the button under the text: a long label never squeezes the text
+        text_column.setContentsMargins(0, 0, 0, 0)
+        text_column.addWidget(self._label)
+        text_column.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(text_column, 1)
         if dismissable:
             dismiss = QToolButton(self)
             dismiss.setText("✕")
