@@ -252,7 +252,9 @@ def test_dropping_a_file_on_the_tab_opens_it(qtbot, setup, tmp_path, trouser_png
     drop = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(tab, drop)
-    assert setup.image_state.source.description == path.name
+    # Decoded in a worker (issue 13: a huge picture must not freeze the window).
+    qtbot.waitUntil(lambda: setup.image_state.source is not None
+                    and setup.image_state.source.description == path.name, timeout=30_000)
     assert predicted_label(tab) == "Trouser"
 
     text = QMimeData()

@@ -35,6 +35,7 @@ from cnn_desktop.gui.widgets.probability_bars import ProbabilityBars
 from cnn_desktop.gui import settings as keys
 from cnn_desktop.gui.settings import Settings
 from cnn_desktop.gui.throttle import Throttle
+from cnn_desktop.gui.concurrency.latest_task import LatestTask
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,17 @@ def open_picture_file(path: Path) -> tuple[PreparedImage, QImage]:
     return prepared, QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
 
 
+def open_picture_for_tab(path: Path) -> tuple[Path, PreparedImage, QImage]:
+    """``open_picture_file`` (in a worker or not) with any failure as an ImageError that names the file."""
+    try:
+        return (path, *open_picture_file(path))
+    except ImageError:
+        raise
+    except Exception as exc:  # a picture must never bring the window down
+        log.exception("unexpected error opening %s", path)
+        raise ImageError(f"“{path.name}” cannot be used: {exc}") from exc
+
+
 class ClassifyTab(QWidget):
     showTabRequested = Signal(str)  # ask the window to show a tab ("classify" or "inspect") for the image
 
@@ -84,6 +96,10 @@ class ClassifyTab(QWidget):
         self._picture_source: ImageSource | None = None
 
         self._classify_throttle = Throttle(self.classify_canvas, CLASSIFY_INTERVAL_MS, self)
+        # Files chosen in the dialog or dropped are decoded in a worker: a huge picture takes seconds (issue 13).
+        self._picture_task = LatestTask("picture-decoder", self)
+        self._picture_task.finished.connect(self._show_picture_file)
+        self._picture_task.failed.connect(lambda message, _details: self.show_error(message))
 
         self._build_ui()
         self.setAcceptDrops(True)
@@ -318,26 +334,32 @@ class ClassifyTab(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Open Image", str(start), FILE_FILTER)
         if path:
             store.set(keys.CLASSIFY_LAST_DIR, str(Path(path).parent))
-            self.open_image_file(path)
+            self.open_image_file_in_background(path)
+
+    def open_image_file_in_background(self, path: Path | str) -> None:
+        """Classify the picture in ``path`` once a worker has decoded it; the window stays responsive
+        meanwhile and only the newest file counts. On failure say why in the tab and keep what was shown."""
+        self._picture_task.start(open_picture_for_tab, Path(path))
 
     def open_image_file(self, path: Path | str) -> bool:
-        """Classify the picture in ``path``; on failure say why in the tab and keep what was shown."""
-        path = Path(path)
+        """Classify the picture in ``path`` now (decoded in this thread); on failure say why in the tab and
+        keep what was shown."""
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            prepared, preview = open_picture_file(path)
+            opened = open_picture_for_tab(Path(path))
         except ImageError as exc:
             self.show_error(str(exc))
             return False
-        except Exception as exc:  # a picture must never bring the window down
-            log.exception("unexpected error opening %s", path)
-            self.show_error(f"“{path.name}” cannot be used: {exc}")
-            return False
         finally:
             QApplication.restoreOverrideCursor()
+        self._show_picture_file(opened)
+        return True
+
+    @Slot(object)
+    def _show_picture_file(self, opened: tuple[Path, PreparedImage, QImage]) -> None:
+        path, prepared, preview = opened
         log.info("classifying file %s", path)
         self._show_picture(prepared.image, preview, ImageSource("file", path.name))
-        return True
 
     def open_qimage(self, image: QImage, source: ImageSource) -> bool:
         """Classify a picture from the clipboard or a drop."""
@@ -367,7 +389,8 @@ class ClassifyTab(QWidget):
         """A pasted or dropped picture: the first local file, else the image data."""
         files = _local_files(mime)
         if files:
-            return self.open_image_file(files[0])
+            self.open_image_file_in_background(files[0])
+            return True
         if mime.hasImage():
             data = mime.imageData()
             image = data.toImage() if isinstance(data, QPixmap) else QImage(data) if data is not None else QImage()
@@ -492,8 +515,9 @@ class ClassifyTab(QWidget):
         return self.error_bar.text() if self.error_bar.isVisibleTo(self) else ""
 
     def stop_and_wait(self) -> None:
-        """Nothing runs in the background here; stop the pending live classification."""
+        """Stop the pending live classification and the decoding of a picture file."""
         self._classify_throttle.cancel()
+        self._picture_task.stop_and_wait()
 
 
 def _local_files(mime: QMimeData | None) -> list[str]:
