@@ -149,7 +149,8 @@ def test_selected_runs_overlay_their_curves_and_two_are_compared_side_by_side(ma
     colours = {tab.chart.curves[(run.id, "loss", "validation")].opts["pen"].color().name() for run in runs}
     assert len(colours) == 2
     labels = legend_labels(runs)
-    assert tab.chart.legend_texts("loss") == [labels[run.id] for run in runs]
+    assert tab.chart.legend_texts() == [labels[run.id] for run in runs]
+    assert all(label in tab.chart.legend.text() for label in labels.values())
     assert all("design" in label for label in labels.values())  # the design is what differs
 
     # The diff: the design and its layers differ, the recipe does not.
@@ -164,10 +165,17 @@ def test_selected_runs_overlay_their_curves_and_two_are_compared_side_by_side(ma
     # The two seed runs differ only in their learning rate (and so in what they learned).
     tab.table.select_ids([ids["seed"], ids["fast_lr"]])
     assert "learning_rate" in tab.diff.differing and "design" not in tab.diff.differing
-    assert all("learning_rate" in label for label in tab.chart.legend_texts("accuracy"))
+    assert all("learning_rate" in label for label in tab.chart.legend_texts())
 
-    tab.table.select_ids(list(ids.values()))  # three: overlaid, not diffed
-    assert len({key[0] for key in tab.chart.curves}) == 3 and tab.diff.table.rowCount() == 0
+    tab.table.select_ids(list(ids.values()))  # three: overlaid and side by side
+    assert len({key[0] for key in tab.chart.curves}) == 3 and tab.diff.table.columnCount() == 4
+    assert "design" in tab.diff.differing and "learning_rate" in tab.diff.differing
+    tab.diff.only_differences.setChecked(True)
+    shown = [tab.diff.table.item(row, 0).text() for row in range(tab.diff.table.rowCount())
+             if not tab.diff.table.isRowHidden(row)]
+    assert shown == tab.diff.differing and "batch_size" not in shown
+    tab.table.select_ids([ids["seed"]])  # one: nothing to compare
+    assert tab.diff.table.isHidden() and len(tab.chart.legend_texts()) == 1
 
 
 def test_rename_and_note_in_place_are_kept_in_the_history(make_tab, history):

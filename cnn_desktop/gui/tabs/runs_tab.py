@@ -60,13 +60,13 @@ class RunsTab(QWidget):
         bottom = QSplitter(Qt.Orientation.Horizontal, self)
         bottom.addWidget(self.chart)
         bottom.addWidget(self.diff)
-        bottom.setStretchFactor(0, 3)
-        bottom.setStretchFactor(1, 2)
+        bottom.setStretchFactor(0, 1)
+        bottom.setStretchFactor(1, 1)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.table)
         splitter.addWidget(bottom)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
 
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
@@ -107,9 +107,7 @@ class RunsTab(QWidget):
     def _on_selection_changed(self, _ids) -> None:
         runs = self.selected_runs()
         self.chart.show_runs(runs, legend_labels(runs) if runs else {})
-        self.diff.show_runs(*(runs[:2] if len(runs) == 2 else (None, None)))
-        if len(runs) > 2:
-            self.diff.caption.setText("Select exactly two runs to compare their settings side by side.")
+        self.diff.show_runs(runs)
         self._update_buttons()
 
     @Slot()

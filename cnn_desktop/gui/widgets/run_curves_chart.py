@@ -1,12 +1,15 @@
 """Several runs' loss and accuracy per epoch on one pair of charts: one colour per run.
 
 Each run gets a colour; its validation curve is a solid line with dots, its
-training curve a dashed line of the same colour. The legend has one entry per
-run, with the label the caller gives (the core's ``legend_labels``: what sets
-the run apart from the others).
+training curve a dashed line of the same colour. One legend under both charts
+has an entry per run, with the label the caller gives (the core's
+``legend_labels``: what sets the run apart from the others); under the charts,
+not inside them, so long labels wrap instead of hiding the curves.
 """
 
 from __future__ import annotations
+
+import html
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -26,7 +29,7 @@ class RunCurvesChart(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plots: dict[str, pg.PlotWidget] = {}
-        self.legends: dict[str, pg.LegendItem] = {}
+        self._legend_labels: list[str] = []
         # (run id, metric, "train" | "validation") -> its line
         self.curves: dict[tuple[int, str, str], pg.PlotDataItem] = {}
         self.placeholder = QLabel("Select runs in the table to see their curves here.", self)
@@ -38,23 +41,29 @@ class RunCurvesChart(QWidget):
             plot.setTitle(f"{title} per epoch (solid: validation, dashed: training)", size="9pt")
             plot.setLabel("bottom", "epoch")
             plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setMinimumSize(240, 180)
-            self.legends[metric] = plot.addLegend(offset=(-10, 10) if metric == "loss" else (-10, -10),
-                                                  labelTextSize="8pt")
+            plot.setMinimumSize(240, 160)
             self.plots[metric] = plot
             row.addWidget(plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.placeholder)
         layout.addLayout(row, 1)
+        self.legend = QLabel(self)
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.legend)
 
     def show_runs(self, runs, labels: dict[int, str]) -> None:
         """Draw ``runs`` (core ``Run`` objects with their epochs); ``labels``: run id -> legend text."""
         for plot in self.plots.values():
             plot.clear()
-        for legend in self.legends.values():
-            legend.clear()
         self.curves = {}
+        self._legend_labels = [labels.get(run.id, f"#{run.id}") for run in runs]
+        self.legend.setText("<br>".join(
+            f'<span style="color:{run_colour(position)}; font-weight:bold">━━ ●</span>&nbsp;{html.escape(label)}'
+            for position, label in enumerate(self._legend_labels)))
+        self.legend.setVisible(bool(runs))
         for position, run in enumerate(runs):
             colour = run_colour(position)
             epochs = [record.epoch for record in run.epochs]
@@ -69,10 +78,8 @@ class RunCurvesChart(QWidget):
                                       symbol="o" if series == "validation" else None, symbolSize=5,
                                       symbolBrush=colour, symbolPen=colour)
                     self.curves[(run.id, metric, series)] = curve
-                    if series == "validation":
-                        self.legends[metric].addItem(curve, labels.get(run.id, f"#{run.id}"))
         self.placeholder.setVisible(not runs)
 
-    def legend_texts(self, metric: str = "loss") -> list[str]:
-        """The legend's labels, top to bottom."""
-        return [label.text for _sample, label in self.legends[metric].items]
+    def legend_texts(self) -> list[str]:
+        """The legend's labels, top to bottom (the same order and colours as the runs drawn)."""
+        return list(self._legend_labels)
