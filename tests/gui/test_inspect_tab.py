@@ -7,8 +7,10 @@ bundled model being present.
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QAbstractItemView, QApplication
 
 from cnn_desktop.core.convolution_demo import format_number
@@ -76,6 +78,29 @@ def click_scene(qtbot, graphics_view, scene_point) -> None:
     qtbot.mouseClick(graphics_view.viewport(), Qt.MouseButton.LeftButton, pos=last[-1])
 
 
+def tile_point(grid, channel: int, row: int, col: int) -> QPointF:
+    """Scene position of the centre of one pixel of one tile, where the grid's tile layout draws it."""
+    top, left = grid.tile_layout.origin(channel)
+    return grid.image.mapToScene(QPointF(left + col + 0.5, top + row + 0.5))
+
+
+def map_point(view, row: int, col: int) -> QPointF:
+    """Scene position of the centre of one pixel of the receptive-field view's enlarged map."""
+    return view.map_image.mapToScene(QPointF(col + 0.5, row + 0.5))
+
+
+def tile_labels(grid) -> list[str]:
+    """The labels drawn over the tiles, in the order they were drawn (what the user reads)."""
+    return [item.toPlainText() for item in grid.plot.items if isinstance(item, pg.TextItem)]
+
+
+def explanation_text(view) -> str:
+    """The receptive-field view's explanation as the user reads it (without markup)."""
+    document = QTextDocument()
+    document.setHtml(view.explanation.text())
+    return document.toPlainText()
+
+
 def wait_for_maps(qtbot, tab, count: int) -> None:
     qtbot.waitUntil(lambda: tab.compute_count >= count, timeout=10_000)
 
@@ -127,7 +152,7 @@ def test_every_channel_of_every_map_layer_is_shown(qtbot, tab, states):
         grid = tab.feature_maps
         channels = info.output_shape[-1]
         assert grid.channel_count == channels
-        assert grid.tile_labels == [f"#{i}" for i in range(channels)]
+        assert tile_labels(grid) == [f"#{i}" for i in range(channels)]
         # Every channel is really drawn: each tile of the tiled image holds that channel's map.
         tiled = grid.image.image
         for channel in range(channels):
@@ -190,7 +215,7 @@ def test_filter_grid_shows_the_learned_kernels(qtbot, tab, states):
     assert kernel.shape == (3, 3, 1, 32)
     filters = tab.filters
     assert filters.filter_count == 32
-    assert filters.grid.tile_labels == [f"#{i}" for i in range(32)]
+    assert tile_labels(filters.grid) == [f"#{i}" for i in range(32)]
     np.testing.assert_allclose(filters.grid.maps, kernel[:, :, 0, :])
     assert not filters.channel_choice.isVisible()
     low, high = filters.grid.color_bar.levels()
@@ -218,7 +243,7 @@ def test_clicking_a_first_layer_pixel_writes_out_its_multiply_add(qtbot, tab, st
     # Pick a map and pixel where the pre-activation sum is positive, so ReLU does not hide a wrong sum.
     row, col, channel = (int(i) for i in np.unravel_index(np.argmax(maps[5:22, 5:22, :]), (17, 17, 32)))
     row, col = row + 5, col + 5
-    click_scene(qtbot, tab.feature_maps.view, lambda: tab.feature_maps.scene_point(channel, row, col))
+    click_scene(qtbot, tab.feature_maps.view, lambda: tile_point(tab.feature_maps, channel, row, col))
 
     view = tab.receptive_field
     assert view.pixel == (row, col)
@@ -230,25 +255,25 @@ def test_clicking_a_first_layer_pixel_writes_out_its_multiply_add(qtbot, tab, st
     assert step.bias == pytest.approx(float(np.asarray(model_state.model.get_layer("conv2d").bias)[channel]))
     assert view.output_value == pytest.approx(float(maps[row, col, channel]), abs=1e-5)
     assert step.value == pytest.approx(float(maps[row, col, channel]), abs=1e-5)
-    text = view.explanation_text
+    text = explanation_text(view)
     assert format_number(float(maps[row, col, channel]), 4) in text and "relu" in text
     assert f"map #{channel}" in view.title.text()
 
     # The value under the cursor, in the enlarged map and in the grid.
-    qtbot.mouseMove(view.view.viewport(), view.view.mapFromScene(view.map_scene_point(row, col)))
+    qtbot.mouseMove(view.view.viewport(), view.view.mapFromScene(map_point(view, row, col)))
     qtbot.waitUntil(lambda: f"row {row}, column {col}" in view.hover_label.text())
     assert view.hover_label.text().endswith(format_number(float(maps[row, col, channel]), 4))
     grid = tab.feature_maps
-    qtbot.mouseMove(grid.view.viewport(), grid.view.mapFromScene(grid.scene_point(channel, row, col)))
+    qtbot.mouseMove(grid.view.viewport(), grid.view.mapFromScene(tile_point(grid, channel, row, col)))
     qtbot.waitUntil(lambda: f"map #{channel}, row {row}, column {col}" in grid.hover_label.text())
     assert grid.hover_label.text().endswith(format_number(float(maps[row, col, channel]), 4))
 
     # A corner pixel of the enlarged map: its patch reaches into the zero padding.
-    click_scene(qtbot, view.view, lambda: view.map_scene_point(0, 0))
+    click_scene(qtbot, view.view, lambda: map_point(view, 0, 0))
     assert view.pixel == (0, 0)
     assert np.all(view.step.patch[0, :, 0] == 0) and np.all(view.step.patch[:, 0, 0] == 0)
     assert view.output_value == pytest.approx(float(maps[0, 0, channel]), abs=1e-5)
-    assert "zero" in view.explanation_text
+    assert "zero" in explanation_text(view)
 
 
 def test_deeper_layers_show_their_receptive_field_size(qtbot, tab, states):
@@ -257,13 +282,13 @@ def test_deeper_layers_show_their_receptive_field_size(qtbot, tab, states):
     wait_for_maps(qtbot, tab, 1)
     click_layer(qtbot, tab, "conv2d_1")
     grid = tab.feature_maps
-    click_scene(qtbot, grid.view, lambda: grid.scene_point(10, 0, 0))
+    click_scene(qtbot, grid.view, lambda: tile_point(grid, 10, 0, 0))
     view = tab.receptive_field
     assert view.pixel == (0, 0) and view.step is None
     assert view.rectangle == (-3, -3, 4, 4)
-    assert "8×8 input pixels" in view.explanation_text
+    assert "8×8 input pixels" in explanation_text(view)
     click_layer(qtbot, tab, "conv2d_2")
-    click_scene(qtbot, grid.view, lambda: grid.scene_point(63, 6, 6))
+    click_scene(qtbot, grid.view, lambda: tile_point(grid, 63, 6, 6))
     assert view.rectangle[2] - view.rectangle[0] + 1 == 18
 
 

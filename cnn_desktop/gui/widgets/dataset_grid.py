@@ -52,10 +52,6 @@ class DatasetGrid(QListView):
         self.verticalScrollBar().valueChanged.connect(self._range_throttle.request)
         self.images_model.modelReset.connect(self._range_throttle.request)
 
-    @property
-    def pixel_scale(self) -> int:
-        return self.thumbnail_delegate.pixel_scale
-
     def set_pixel_scale(self, scale: int) -> None:
         if scale == self.thumbnail_delegate.pixel_scale:
             return

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QPalette, QPen
 from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -177,10 +177,6 @@ class FeatureMapGrid(QWidget):
         return 0 if self._maps is None else int(self._maps.shape[-1])
 
     @property
-    def tile_labels(self) -> list[str]:
-        return [label.toPlainText() for label in self._labels]
-
-    @property
     def tile_layout(self) -> TileLayout | None:
         """How the channels are tiled in the image (None while a message is shown instead)."""
         return self._layout
@@ -247,11 +243,6 @@ class FeatureMapGrid(QWidget):
         top, left = self._layout.origin(channel)
         self._selection_box.setRect(QRectF(left - 0.5, top - 0.5, self._layout.width + 1, self._layout.height + 1))
         self._selection_box.setVisible(True)
-
-    def scene_point(self, channel: int, row: int, col: int) -> QPointF:
-        """Scene coordinates of the centre of one pixel of one tile (for the tests' mouse clicks)."""
-        top, left = self._layout.origin(channel)
-        return self.image.mapToScene(QPointF(left + col + 0.5, top + row + 0.5))
 
     # ------------------------------------------------------------------ drawing
     def _display_values(self) -> tuple[np.ndarray, tuple[float, float]]:

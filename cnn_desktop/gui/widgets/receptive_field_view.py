@@ -13,8 +13,8 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPalette, QPen, QTextDocument
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPalette, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from cnn_desktop import config
@@ -122,13 +122,6 @@ class ReceptiveFieldView(QWidget):
     @property
     def pixel(self) -> tuple[int, int] | None:
         return self._pixel
-
-    @property
-    def explanation_text(self) -> str:
-        """The explanation without markup (what a screen reader or a test reads)."""
-        document = QTextDocument()
-        document.setHtml(self.explanation.text())
-        return document.toPlainText()
 
     def clear(self, message: str) -> None:
         self._layer = self._map = self._image = None
@@ -251,10 +244,6 @@ class ReceptiveFieldView(QWidget):
         row, col = int(np.floor(point.y())), int(np.floor(point.x()))
         height, width = self._map.shape
         return (row, col) if 0 <= row < height and 0 <= col < width else None
-
-    def map_scene_point(self, row: int, col: int) -> QPointF:
-        """Scene coordinates of the centre of a map pixel (for the tests' mouse clicks)."""
-        return self.map_image.mapToScene(QPointF(col + 0.5, row + 0.5))
 
     def _on_mouse_moved(self, scene_pos) -> None:
         hit = self._map_pixel_at(scene_pos)
