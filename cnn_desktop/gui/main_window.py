@@ -337,6 +337,8 @@ class MainWindow(QMainWindow):
         self.setWindowModified(False)
         if self.model_state.model is not None:
             self._status_model.setText(f"Model: {self.model_state.name}")
+        elif not self.model_state.loading:
+            self._status_model.setText("No model")  # never "Loading model …" once nothing is loading
 
     @Slot()
     def show_about(self) -> None:

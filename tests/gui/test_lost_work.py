@@ -375,3 +375,31 @@ def test_a_huge_16_bit_picture_is_decoded_off_the_gui_thread(qtbot, main_window,
     assert thread is not threading.main_thread()
     assert any(start < tick < end for tick in ticks)  # the event loop ran while the picture was decoded
     assert tab.error_message == "" and state.image is not None
+
+
+
+def test_with_no_usable_model_at_all_the_window_says_so_instead_of_loading_forever(
+        qtbot, fresh_settings, tmp_path, quick_model_path, monkeypatch):
+    """The model asked for is gone and the bundled one is damaged too (a broken install): the title and the
+    status bar say "no model" and a message says what to do, not "Loading model …" for ever."""
+    from PySide6.QtWidgets import QLabel
+
+    from cnn_desktop.gui.main_window import MainWindow
+    from cnn_desktop.gui.widgets.messages import open_messages
+
+    broken_install = damaged_copy(quick_model_path, tmp_path)
+    monkeypatch.setattr(config, "default_model_path", lambda: broken_install)
+    window = MainWindow(model_path=tmp_path / "gone.keras")
+    qtbot.addWidget(window)
+    window.show()
+    window.start_loading()
+    qtbot.waitUntil(lambda: bool(open_messages(window)), timeout=60_000)
+    try:
+        assert not window.model_state.loading and not window.model_state.ready
+        assert "no model" in window.windowTitle()
+        assert "No model" in [label.text() for label in window.statusBar().findChildren(QLabel)]
+        assert "Load Model" in open_messages(window)[0].text()
+    finally:
+        for box in open_messages(window):
+            box.close()
+        window.close_without_asking()
