@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "the preset still gives the recipe (epochs, batch size, learning rate, schedule)")
     train.add_argument("--no-record", action="store_true",
                        help="do not record this training in the run history")
+    train.add_argument("--devices", default="auto", metavar="auto|cpu|gpu|all|N",
+                       help="where to train: auto (a GPU if there is one), cpu, gpu, all devices or the first N "
+                            "(two or more: tf.distribute.MirroredStrategy; the batch size is the global batch)")
+    train.add_argument("--progress", choices=("text", "json"), default="text",
+                       help="json: one JSON object per line on stdout (started, batch, epoch, saved), to follow "
+                            "a headless run")
+    train.add_argument("--log-every", type=_positive_float, default=10.0, metavar="SECONDS",
+                       help="with --progress json: a batch line at most every SECONDS (default 10); epochs always")
     train.add_argument("--continue", dest="continue_training", action="store_true",
                        help="keep training the model given by --model (default: the bundled model) instead of "
                             "a new one; the preset defaults to the model card's")
@@ -338,12 +346,21 @@ def _train(args, recorder, design) -> int:
     except ModelFileError as exc:
         raise CliError(f"cannot save the model to {out}: {exc}") from None
     import_tensorflow_quietly()
+    from cnn_desktop.core.devices import DeviceError, resolve as resolve_devices
+    from cnn_desktop.core.progress_log import JsonLinesProgress
+
+    try:
+        devices = resolve_devices(args.devices)  # refused before the data is loaded
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
     training_config = TrainingConfig(
         preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         validation=args.validation, limit=args.limit, seed=args.seed, early_stopping_patience=args.early_stopping,
-        design=design, continue_training=args.continue_training,
+        design=design, continue_training=args.continue_training, devices=args.devices,
     )
-    progress = _TextProgress(sys.stderr)
+    progress = JsonLinesProgress(sys.stdout, args.log_every) if args.progress == "json" else _TextProgress(sys.stderr)
+    if args.progress == "text":
+        print(f"Training on {devices.description}", file=sys.stderr, flush=True)
     if recorder is not None:
         recorder.wrap(progress)
     data = _load_data(args)
@@ -359,6 +376,8 @@ def _train(args, recorder, design) -> int:
               f"(curves: tensorboard --logdir {recorder.database_path.parent})", file=sys.stderr, flush=True)
     try:
         result = session.run()
+    except TrainingConfigError as exc:  # e.g. a batch smaller than the number of devices
+        raise CliError(str(exc)) from None
     except KeyboardInterrupt:
         if recorder is not None:
             recorder.fail("Interrupted (Ctrl+C).", status="stopped")
@@ -382,8 +401,13 @@ def _train(args, recorder, design) -> int:
         if recorder.recording and recorder.run_id is not None:
             print(f"Recorded as run {recorder.run_id} (cnn-desktop runs show {recorder.run_id})",
                   file=sys.stderr, flush=True)
-    print(f"{result.message} Test accuracy {test.accuracy:.4f}, loss {test.loss:.4f}, "
-          f"{result.seconds:.0f} s. Saved {out}")
+    if args.progress == "json":
+        progress.write({"event": "saved", "status": result.status, "message": result.message, "model": str(out),
+                        "test_accuracy": test.accuracy, "test_loss": test.loss, "seconds": round(result.seconds, 3),
+                        "run_id": None if recorder is None else recorder.run_id})
+    else:
+        print(f"{result.message} Test accuracy {test.accuracy:.4f}, loss {test.loss:.4f}, "
+              f"{result.seconds:.0f} s. Saved {out}")
     if plan is not None:
         print("\n".join(plan.report(result.model, result.status).lines()))
     return EXIT_OK

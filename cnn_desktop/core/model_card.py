@@ -35,6 +35,7 @@ def training_card(training_config, result=None, *, evaluation=None, preset: str 
         validation=training_config.validation,
         early_stopping_patience=training_config.early_stopping_patience,
         continued=training_config.continue_training,
+        devices=str(training_config.devices),  # core.devices choice: auto, cpu, gpu, all or N
     )
     if result is not None:
         fields.update(

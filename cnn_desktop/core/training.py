@@ -9,6 +9,7 @@ batch in progress (Keras checks ``model.stop_training`` after every batch).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -50,6 +51,7 @@ class TrainingConfig:
     early_stopping_patience: int | None = None  # epochs without val-loss improvement; None: off
     continue_training: bool = False  # keep the given model's weights instead of a fresh model
     design: object | None = None  # a core.design.Design to train instead of the preset's network (recipe stays)
+    devices: str | int = "auto"  # core.devices: auto, cpu, gpu, all or N (MirroredStrategy over 2 or more)
 
     def resolved(self) -> "TrainingConfig":
         """A copy with the preset's defaults filled in, validated."""
@@ -81,6 +83,20 @@ class TrainingConfig:
             not isinstance(self.early_stopping_patience, int) or self.early_stopping_patience < 1
         ):
             raise TrainingConfigError(f"early-stopping patience must be at least 1 epoch, not {self.early_stopping_patience!r}")
+        from cnn_desktop.core.devices import DeviceError, parse_choice
+
+        try:
+            parse_choice(self.devices)
+        except DeviceError as exc:
+            raise TrainingConfigError(str(exc)) from None
+
+
+def _copy_model(model):
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _design_model(design):
@@ -237,6 +253,7 @@ class TrainingSession:
         self._model = model
         self._listener = listener or (lambda event: None)
         self._cancel = threading.Event()
+        self.device_description = ""  # where it trains, once run() has chosen
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -253,6 +270,21 @@ class TrainingSession:
             self._listener(event)
         except Exception:  # a broken listener must not kill a training run
             log.exception("training listener failed on %s", type(event).__name__)
+
+    def _strategy(self):
+        """The tf.distribute strategy for ``config.devices`` (None: TensorFlow's default placement)."""
+        from cnn_desktop.core.devices import DeviceError, make_strategy, resolve
+
+        try:
+            choice = resolve(self.config.devices)
+        except DeviceError as exc:
+            raise TrainingConfigError(str(exc)) from None
+        if self.config.batch_size < choice.replicas:
+            raise TrainingConfigError(f"batch size {self.config.batch_size} cannot be split over {choice.replicas} "
+                                      "devices; choose a batch of at least one image per device")
+        self.device_description = choice.description
+        self._emit(TrainingMessage(f"Training on {choice.description}."))
+        return make_strategy(choice)
 
     def _arrays(self):
         data = self._data if self._data is not None else dataset_module.load_dataset()
@@ -278,13 +310,19 @@ class TrainingSession:
         if cfg.seed is not None:
             keras.utils.set_random_seed(cfg.seed)
         train_x, train_y, val_x, val_y = self._arrays()
-        if self._model is None or not cfg.continue_training:
-            self._model = build_model(cfg.preset, compile=False) if cfg.design is None else _design_model(cfg.design)
-        model = self._model
-        if self._cancel.is_set():
-            model.stop_training = True
+        strategy = self._strategy()
         steps_per_epoch = math.ceil(len(train_x) / cfg.batch_size)
-        compile_model(model, make_schedule(preset, cfg.learning_rate, steps_per_epoch * cfg.epochs))
+        # Under a strategy the model is made (and compiled) in its scope: Keras' fit then splits each global batch.
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            if self._model is None or not cfg.continue_training:
+                self._model = (build_model(cfg.preset, compile=False) if cfg.design is None
+                               else _design_model(cfg.design))
+            elif strategy is not None:  # weights made outside the scope cannot be mirrored: a copy inside it
+                self._model = _copy_model(self._model)
+            model = self._model
+            if self._cancel.is_set():
+                model.stop_training = True
+            compile_model(model, make_schedule(preset, cfg.learning_rate, steps_per_epoch * cfg.epochs))
         shape_mix = None
         if preset.shape_renderings:
             from cnn_desktop.core.shape_renderings import RenderingMix
