@@ -141,7 +141,7 @@ def test_the_expected_time_per_epoch_comes_from_a_measured_speed(qtbot, tab):
     assert seconds == pytest.approx(60_000 / throughput.images_per_second)
 
 
-def test_train_this_design_trains_it_in_the_train_tab_and_records_the_run(qtbot, main_window):
+def test_train_this_design_trains_it_in_the_train_tab_and_records_the_run(qtbot, main_window, tmp_path):
     window = main_window
     window.design_state.use_design(make_design("tiny custom", [
         {"type": "Conv2D", "filters": 6, "kernel_size": 5, "strides": 2}, {"type": "Flatten"},
@@ -165,3 +165,11 @@ def test_train_this_design_trains_it_in_the_train_tab_and_records_the_run(qtbot,
     assert run.design["name"] == "tiny custom" and run.status == "finished" and run.epochs_done == 1
     assert run.test_accuracy is not None and 0.1 < run.test_accuracy < 1
     assert run.id in window.runs_tab.table.visible_ids()
+
+    # Saving the trained model records its file with the run, and the Runs view can use it again.
+    with qtbot.waitSignal(window.model_state.saved, timeout=60_000):
+        window.model_state.save(tmp_path / "tiny-custom.keras")
+    run = window.runs_state.get_run(run.id)
+    assert run.model_path == str((tmp_path / "tiny-custom.keras").resolve()) and run.card["name"] == "tiny-custom"
+    window.runs_tab.table.select_ids([run.id])
+    assert window.runs_tab.open_button.isEnabled()
