@@ -55,7 +55,7 @@ def test_starting_from_a_preset_shows_its_layers_and_the_keras_counts(qtbot, tab
     shapes = tab.table.column_texts(3)[1:-1]
     assert shapes == ["×".join(str(s) for s in layer.output.shape[1:]) for layer in model.layers]
     assert tab.train_button.isEnabled() is False  # no dataset loaded in this fixture
-    assert tab.problems.isHidden()
+    assert tab.problems.isHidden() and "based on the seed preset" in tab.origin_label.text()
 
 
 def test_add_edit_move_and_remove_layers(qtbot, tab):
@@ -116,6 +116,7 @@ def test_designs_are_saved_and_loaded_and_a_bad_file_changes_nothing(tab, tmp_pa
     tab.start_button.click()  # scratch
     assert tab.state.design != design
     assert tab.state.load(path) and tab.state.design == design and tab.name_edit.text() == "wide"
+    assert tab.origin_label.text() == "3 layers, from the file wide.json."
 
     broken = tmp_path / "broken.json"
     broken.write_text('{"format": "cnn-desktop-design", "version": 1, "layers": [{"type": "Conv3D"}]}')
@@ -158,6 +159,7 @@ def test_train_this_design_trains_it_in_the_train_tab_and_records_the_run(qtbot,
         assert window.training_controller.config.design.name == "tiny custom"
         assert not window.design_tab.train_button.isEnabled()  # one training at a time
     model = window.model_state.model
+    assert window.model_state.name.startswith("tiny custom, 1 epoch")
     assert [layer.name for layer in model.layers][:3] == ["conv2d", "flatten", "dense"]
 
     # The run was recorded and the Runs view has it, with its test accuracy, without a manual refresh.

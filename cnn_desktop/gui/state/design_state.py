@@ -185,6 +185,7 @@ class DesignState(QObject):
         except OSError as exc:
             self.failed.emit(f"The design could not be saved to {path}: {exc.strerror or exc}")
             return False
+        self.changed.emit()  # it now comes from that file
         return True
 
     # ------------------------------------------------------------------ speed

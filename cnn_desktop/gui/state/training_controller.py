@@ -429,11 +429,13 @@ class TrainingController(QObject):
         parameters = None
         if result is None and self._snapshot is not None:
             parameters = int(self._snapshot.model.count_params())
+        design = getattr(run_config, "design", None)
+        network = design.name if design is not None and self._continue_source is None else preset
         return training_card(
             run_config, result, preset=preset, parameters=parameters,
             dataset_checksum=getattr(self._data_state.dataset, "checksum", None),
-            name=f"{preset}, trained here" if result is None else
-            f"{preset}, {epochs} epoch{'s' if epochs != 1 else ''}")
+            name=f"{network}, trained here" if result is None else
+            f"{network}, {epochs} epoch{'s' if epochs != 1 else ''}")
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(self, model) -> None:

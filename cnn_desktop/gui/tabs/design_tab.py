@@ -69,6 +69,8 @@ class DesignTab(QWidget):
         self.name_edit = QLineEdit(self)
         self.name_edit.setMaxLength(100)
         self.name_edit.setToolTip("The design's name (the run and model are named after it)")
+        self.origin_label = QLabel(self)  # where the design came from: a preset, scratch or a file
+        self.origin_label.setWordWrap(True)
 
         # -- the layers
         self.layer_list = QListWidget(self)
@@ -105,6 +107,7 @@ class DesignTab(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.addLayout(start_row)
         left_layout.addLayout(name_row)
+        left_layout.addWidget(self.origin_label)
         left_layout.addWidget(layers_box, 1)
         left_layout.addWidget(self.layer_editor)
 
@@ -178,6 +181,9 @@ class DesignTab(QWidget):
         row = self.layer_list.currentRow()
         if self.name_edit.text() != design.name:
             self.name_edit.setText(design.name)
+        origin = f"from the file {self.state.path.name}" if self.state.path else (
+            f"based on the {design.based_on} preset" if design.based_on else "started from an empty network")
+        self.origin_label.setText(f"{len(design.layers)} layer{'s' if len(design.layers) != 1 else ''}, {origin}.")
         self.layer_list.blockSignals(True)
         self.layer_list.clear()
         for position, layer in enumerate(design.layers, start=1):
