@@ -94,6 +94,13 @@ def test_add_edit_move_and_remove_layers(qtbot, tab):
     tab.remove_button.click()
     assert [layer["type"] for layer in tab.state.design.layers] == ["Conv2D", "Flatten"]
 
+    # Dragging a layer in the list moves it in the design (as the list's drop does: a row move).
+    from PySide6.QtCore import QModelIndex
+
+    assert tab.layer_list.model().moveRow(QModelIndex(), 0, QModelIndex(), 2)
+    qtbot.waitUntil(lambda: [layer["type"] for layer in tab.state.design.layers] == ["Flatten", "Conv2D"])
+    assert tab.layer_list.item(1).text().startswith("2. Conv2D") and tab.layer_list.currentRow() == 1
+
 
 def test_a_design_that_cannot_work_is_refused_with_the_reason(tab):
     design = make_design("shrinks", [{"type": "Conv2D", "kernel_size": 28, "padding": "valid"},

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QSplitter, QStyle, QVBoxLayout, QWidget)
 
 from cnn_desktop import config
@@ -74,7 +74,9 @@ class DesignTab(QWidget):
 
         # -- the layers
         self.layer_list = QListWidget(self)
-        self.layer_list.setToolTip("The layers between the 28×28 input and the fixed output layer (10 logits)")
+        self.layer_list.setToolTip("The layers between the 28×28 input and the fixed output layer (10 logits); "
+                                   "drag a layer to move it")
+        self.layer_list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.add_combo = QComboBox(self)
         for layer_type in LAYER_TYPES:
             self.add_combo.addItem(layer_type)
@@ -155,6 +157,7 @@ class DesignTab(QWidget):
         self.start_button.clicked.connect(self._on_start_clicked)
         self.name_edit.editingFinished.connect(self._on_name_edited)
         self.layer_list.currentRowChanged.connect(self._show_selected_layer)
+        self.layer_list.model().rowsMoved.connect(self._on_layer_dragged)
         self.add_button.clicked.connect(self.add_layer)
         self.remove_button.clicked.connect(self.remove_layer)
         self.up_button.clicked.connect(lambda: self.move_layer(-1))
@@ -287,6 +290,15 @@ class DesignTab(QWidget):
     def move_layer(self, offset: int) -> None:
         row = self.layer_list.currentRow()
         self.select_layer(self.state.move_layer(row, offset))
+
+    def _on_layer_dragged(self, _parent, first: int, last: int, _destination, row: int) -> None:
+        """A layer dragged to another place in the list: the design follows (after the drop has ended)."""
+        layers = self.state.layers()
+        moved = layers[first:last + 1]
+        del layers[first:last + 1]
+        target = row if row <= first else row - len(moved)
+        layers[target:target] = moved
+        QTimer.singleShot(0, lambda: self.state.set_layers(layers) and self.select_layer(target))
 
     @Slot(dict)
     def _on_layer_edited(self, layer: dict) -> None:
