@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 
 from cnn_desktop import __version__, config
 from cnn_desktop.gui import settings as keys
+from cnn_desktop.gui.export_menu import ExportMenu
 from cnn_desktop.gui.settings import open_settings
+from cnn_desktop.gui.state.export_state import ExportState
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageState
 from cnn_desktop.gui.state.model_state import ModelState
@@ -40,6 +42,7 @@ class MainWindow(QMainWindow):
         self.runs_state = RunsState(parent=self)  # the run history (default folder; CNN_DESKTOP_DATA_HOME moves it)
         self.runs_state.connect_controller(self.training_controller)
         self.design_state = DesignState(self.runs_state, self)
+        self.export_state = ExportState(self.model_state, self.data_state, self)  # File ▸ Export
         self._requested_model_path = Path(model_path) if model_path else None
         self._loading_path: Path | None = None  # the model file asked for last
         self._fallback_reason = ""  # why the model asked for at start was not used (shown once the bundled one is)
@@ -79,6 +82,7 @@ class MainWindow(QMainWindow):
                                 "Every training recorded: compare runs, reuse their models")
         self.design_tab.trainRequested.connect(self._train_design)
         self.runs_state.refresh()
+        self._add_examples_tab()
         self.message_bar = MessageBar(self, dismissable=True, framed=True, accessible_name="Window message")
         central = QWidget(self)
         central_layout = QVBoxLayout(central)
@@ -133,6 +137,9 @@ class MainWindow(QMainWindow):
         for action in (self.open_action, self.paste_action, None, self.load_model_action, self.save_model_action,
                        None, self.quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
+        self.export_menu = ExportMenu(self, self.export_state, self.message_bar)
+        file_menu.insertMenu(file_menu.actions()[file_menu.actions().index(self.save_model_action) + 1],
+                             self.export_menu)
 
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action("&Undo", self.classify_tab.undo, QKeySequence.StandardKey.Undo,
@@ -172,14 +179,15 @@ class MainWindow(QMainWindow):
             check_model_file(path)  # never blocks: a FIFO or device is refused here, not in the loader
         except ModelFileError as exc:
             if Path(path) != config.default_model_path():
-                self._fall_back_to_bundled_model(str(exc))
+                self._fall_back_to_bundled_model(Path(path), str(exc))
                 return
         self.load_model(path)
 
-    def _fall_back_to_bundled_model(self, reason: str) -> None:
-        log.warning("model at start not usable (%s); using the bundled model", reason)
-        self._fallback_reason = reason
-        self.settings.remove(keys.LAST_MODEL)
+    def _fall_back_to_bundled_model(self, unusable: Path, reason: str) -> None:
+        log.warning("model %s not usable (%s); using the bundled model", unusable, reason)
+        self._fallback_reason = reason.rstrip(".")
+        if self.settings.get_str(keys.LAST_MODEL, "") == str(unusable):
+            self.settings.remove(keys.LAST_MODEL)  # not tried again at the next start
         self.load_model(config.default_model_path())
 
     def load_model(self, path: Path) -> None:
@@ -194,7 +202,7 @@ class MainWindow(QMainWindow):
             self.settings.set(keys.LAST_MODEL, str(path))
         if self._fallback_reason:
             self.message_bar.show_message(
-                f"The last model could not be used ({self._fallback_reason}); using the bundled model instead.",
+                f"The model could not be used: {self._fallback_reason}. Using the bundled model instead.",
                 "warning")
             self._fallback_reason = ""
         accuracy = self.model_state.card.get("test_accuracy")
@@ -208,7 +216,7 @@ class MainWindow(QMainWindow):
         bundled = config.default_model_path()
         if not self.model_state.ready and not self._fallback_reason and self._loading_path != bundled \
                 and bundled.is_file():
-            self._fall_back_to_bundled_model(message)  # e.g. the remembered model is damaged: never stay empty
+            self._fall_back_to_bundled_model(self._loading_path, message)  # never stay without a model
             return
         self._fallback_reason = ""
         if self.model_state.ready:
@@ -426,6 +434,25 @@ class MainWindow(QMainWindow):
             return  # Cancel (or Escape): keep the window open
         self.close()
 
+    def _add_examples_tab(self) -> None:
+        """My examples (issue 17), and the Classify tab's “Wrong? It is a …” that fills it."""
+        from cnn_desktop.gui.state.examples_state import ExamplesState
+        from cnn_desktop.gui.tabs.examples_tab import ExamplesTab
+
+        self.examples_state = ExamplesState(self.training_controller, self.model_state, self.data_state, parent=self)
+        self.examples_tab = ExamplesTab(self.examples_state, self.training_controller, self)
+        self.tabs.insertTab(self.tabs.indexOf(self.runs_tab) + 1, self.examples_tab, "&My examples")
+        self.tabs.setTabToolTip(self.tabs.indexOf(self.examples_tab),
+                                "Your own examples: keep corrected answers, import pictures, teach the network")
+        correction = self.classify_tab.correction_button
+        correction.labelChosen.connect(self._keep_as_example)
+        self.image_state.imageChanged.connect(lambda: correction.setEnabled(self.image_state.image is not None))
+        correction.setEnabled(self.image_state.image is not None)
+
+    def _keep_as_example(self, label: int) -> None:
+        """“Wrong? It is a …” in Classify: the current input kept with its class; said where the user looks."""
+        self.message_bar.show_message(*self.examples_state.add_current(self.image_state, label))
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask when a training or an unsaved trained model would be lost; then stop training and background
         work, wait for their threads and save the window settings."""
@@ -438,6 +465,8 @@ class MainWindow(QMainWindow):
                     self.runs_tab):
             tab.stop_and_wait()
         self.runs_state.close()
+        self.export_state.stop_and_wait()
+        self.examples_state.stop_and_wait()
         self.model_state.stop_and_wait()
         self.data_state.stop_and_wait()
         self.settings.set(keys.WINDOW_GEOMETRY, self.saveGeometry())

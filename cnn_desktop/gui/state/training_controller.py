@@ -167,9 +167,10 @@ class TrainingController(QObject):
         return [run.thread for run in runs]
 
     # ------------------------------------------------------------------ commands
-    def start(self, training_config: TrainingConfig) -> bool:
+    def start(self, training_config: TrainingConfig, data=None) -> bool:
         """Start a run. Raises TrainingConfigError for a config that cannot run (the message says why);
-        returns False when a run is under way, the dataset is not loaded or the app is closing."""
+        returns False when a run is under way, the dataset is not loaded or the app is closing.
+        ``data``: a core FashionMnist to train on instead of the loaded one (teaching mixes in examples)."""
         if self.is_training or self._closing or self._data_state.dataset is None:
             return False
         resolved = training_config.resolved()
@@ -184,7 +185,8 @@ class TrainingController(QObject):
             from cnn_desktop.core.run_recorder import RunRecorder
 
             make_recorder = partial(RunRecorder, runs_dir=self.runs_dir, warn=self._recordingWarning.emit)
-        run = TrainingRun(resolved, data=self._data_state.dataset, continue_from=continue_from,
+        run = TrainingRun(resolved, data=self._data_state.dataset if data is None else data,
+                          continue_from=continue_from,
                           make_recorder=make_recorder, parent=self)
         run.started.connect(self._on_prepared)
         run.batchProgress.connect(self._on_batch)

@@ -27,6 +27,7 @@ from cnn_desktop.core.preprocessing import (SUPPORTED_SUFFIXES, WORKING_SIZE, Em
                                             PreparedImage, decode_picture, open_image, prepare_picture,
                                             prepare_pixels)
 from cnn_desktop.gui.widgets.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
+from cnn_desktop.gui.widgets.correction_button import CorrectionButton
 from cnn_desktop.gui.state.image_state import ImageSource, dataset_image
 from cnn_desktop.gui.widgets.message_bar import MessageBar
 from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
@@ -267,6 +268,8 @@ class ClassifyTab(QWidget):
         column.addWidget(self.truth_label)
         column.addSpacing(8)
         column.addWidget(self.probability_bars)
+        self.correction_button = CorrectionButton(group)  # what it stores is wired by the window (My examples)
+        column.addWidget(self.correction_button)
         column.addStretch(1)
         return group
 
