@@ -14,9 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 
 from cnn_desktop import __version__, config
 from cnn_desktop.gui import settings as keys
-from cnn_desktop.gui.export_menu import ExportMenu
 from cnn_desktop.gui.settings import open_settings
-from cnn_desktop.gui.state.export_state import ExportState
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageState
 from cnn_desktop.gui.state.model_state import ModelState
@@ -42,7 +40,6 @@ class MainWindow(QMainWindow):
         self.runs_state = RunsState(parent=self)  # the run history (default folder; CNN_DESKTOP_DATA_HOME moves it)
         self.runs_state.connect_controller(self.training_controller)
         self.design_state = DesignState(self.runs_state, self)
-        self.export_state = ExportState(self.model_state, self.data_state, self)  # File ▸ Export
         self._requested_model_path = Path(model_path) if model_path else None
         self._loading_path: Path | None = None  # the model file asked for last
         self._fallback_reason = ""  # why the model asked for at start was not used (shown once the bundled one is)
@@ -137,9 +134,6 @@ class MainWindow(QMainWindow):
         for action in (self.open_action, self.paste_action, None, self.load_model_action, self.save_model_action,
                        None, self.quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
-        self.export_menu = ExportMenu(self, self.export_state, self.message_bar)
-        file_menu.insertMenu(file_menu.actions()[file_menu.actions().index(self.save_model_action) + 1],
-                             self.export_menu)
 
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action("&Undo", self.classify_tab.undo, QKeySequence.StandardKey.Undo,
@@ -179,15 +173,14 @@ class MainWindow(QMainWindow):
             check_model_file(path)  # never blocks: a FIFO or device is refused here, not in the loader
         except ModelFileError as exc:
             if Path(path) != config.default_model_path():
-                self._fall_back_to_bundled_model(Path(path), str(exc))
+                self._fall_back_to_bundled_model(str(exc))
                 return
         self.load_model(path)
 
-    def _fall_back_to_bundled_model(self, unusable: Path, reason: str) -> None:
-        log.warning("model %s not usable (%s); using the bundled model", unusable, reason)
-        self._fallback_reason = reason.rstrip(".")
-        if self.settings.get_str(keys.LAST_MODEL, "") == str(unusable):
-            self.settings.remove(keys.LAST_MODEL)  # not tried again at the next start
+    def _fall_back_to_bundled_model(self, reason: str) -> None:
+        log.warning("model at start not usable (%s); using the bundled model", reason)
+        self._fallback_reason = reason
+        self.settings.remove(keys.LAST_MODEL)
         self.load_model(config.default_model_path())
 
     def load_model(self, path: Path) -> None:
@@ -202,7 +195,7 @@ class MainWindow(QMainWindow):
             self.settings.set(keys.LAST_MODEL, str(path))
         if self._fallback_reason:
             self.message_bar.show_message(
-                f"The model could not be used: {self._fallback_reason}. Using the bundled model instead.",
+                f"The last model could not be used ({self._fallback_reason}); using the bundled model instead.",
                 "warning")
             self._fallback_reason = ""
         accuracy = self.model_state.card.get("test_accuracy")
@@ -216,7 +209,7 @@ class MainWindow(QMainWindow):
         bundled = config.default_model_path()
         if not self.model_state.ready and not self._fallback_reason and self._loading_path != bundled \
                 and bundled.is_file():
-            self._fall_back_to_bundled_model(self._loading_path, message)  # never stay without a model
+            self._fall_back_to_bundled_model(message)  # e.g. the remembered model is damaged: never stay empty
             return
         self._fallback_reason = ""
         if self.model_state.ready:
@@ -465,7 +458,6 @@ class MainWindow(QMainWindow):
                     self.runs_tab):
             tab.stop_and_wait()
         self.runs_state.close()
-        self.export_state.stop_and_wait()
         self.examples_state.stop_and_wait()
         self.model_state.stop_and_wait()
         self.data_state.stop_and_wait()
