@@ -50,7 +50,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
-SECTIONS = ("inference", "startup", "training", "fast", "reference")
+SECTIONS = ("inference", "startup", "training", "fast", "reference", "realworld")
 ACCURACY_TARGET = 0.92
 PROBE_INTERVAL_MS = 10
 
@@ -650,6 +650,12 @@ def summary_rows(results: dict) -> list[dict]:
                 "ratio": f"{median / predict:.3f} ({predict / median:.0f}x faster)",
                 "target": "< 5 ms", "met": verdict(median < 5),
             })
+    realworld = results.get("realworld")
+    if realworld:
+        import realworld as realworld_benchmark  # benchmarks/realworld.py, beside this script
+
+        rows += [{**row, "met": verdict(row["met"])}
+                 for row in realworld_benchmark.summary_rows(realworld["rows"], quick=quick)]
     startup = results.get("startup")
     if startup:
         budgets = (
@@ -677,6 +683,13 @@ def render_table(rows: list[dict]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(str(row[key]) for key in headers) + " |")
     return "\n".join(lines)
+
+
+def bench_realworld(plan: Plan, model_path: Path | None) -> dict:
+    import realworld as realworld_benchmark  # benchmarks/realworld.py, beside this script
+
+    model = model_path or realworld_benchmark.DEFAULT_MODEL
+    return {"rows": realworld_benchmark.realworld_rows([model], quick=plan.quick, log=say)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -715,22 +728,25 @@ def main(argv=None) -> int:
 
     dataset = load_dataset()
     model_path, model_label = (None, None)
-    if {"inference", "startup", "training"} & set(sections):
+    if {"inference", "startup", "training", "realworld"} & set(sections):
         model_path, model_label = model_for_timing(workdir, args.model)
         say(f"model for inference/startup/app: {model_label}")
 
     estimates = {"inference": "~1 min", "startup": "~1 min", "training": "~2 min" if not plan.quick else "~1 min",
-                 "fast": "~40 s", "reference": "~3 min" if not plan.quick else "~40 s"}
+                 "fast": "~40 s", "reference": "~3 min" if not plan.quick else "~40 s",
+                 "realworld": "~8 min" if not plan.quick else "~2 min"}
     titles = {"inference": "inference: classify vs model.predict", "startup": "startup of python -m cnn_desktop",
               "training": "training in the app vs plain model.fit, event-loop probe",
               "fast": "fast preset: time to 92% test accuracy",
-              "reference": "reference recipe (seed, adam, batch 32)"}
+              "reference": "reference recipe (seed, adam, batch 32)",
+              "realworld": "real-world inputs: drawings, canvas drawings, photo composites (issue 12)"}
     runners = {
         "inference": lambda: bench_inference(plan, dataset, model_path, model_label),
         "startup": lambda: bench_startup(plan, workdir, model_path, model_label),
         "training": lambda: bench_training(plan, dataset, model_path),
         "fast": lambda: bench_fast(plan, dataset),
         "reference": lambda: bench_reference(plan, dataset),
+        "realworld": lambda: bench_realworld(plan, model_path),
     }
     ordered = [s for s in SECTIONS if s in sections]
     for number, section in enumerate(ordered, 1):
