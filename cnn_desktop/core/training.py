@@ -283,7 +283,6 @@ class TrainingSession:
             raise TrainingConfigError(f"batch size {self.config.batch_size} cannot be split over {choice.replicas} "
                                       "devices; choose a batch of at least one image per device")
         self.device_description = choice.description
-        self._emit(TrainingMessage(f"Training on {choice.description}."))
         return make_strategy(choice)
 
     def _arrays(self):
@@ -338,6 +337,7 @@ class TrainingSession:
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=cfg.early_stopping_patience, restore_best_weights=True))
         self._emit(TrainingStarted(cfg, cfg.epochs, steps_per_epoch, len(train_x), len(val_x)))
+        self._emit(TrainingMessage(f"Training on {self.device_description}."))
         start = time.perf_counter()
         if not self._cancel.is_set():
             model.stop_training = False

@@ -336,3 +336,31 @@ def test_charts_follow_a_dark_palette(qtbot):
     for plot in charts.plots.values():
         assert plot.backgroundBrush().color().name() == "#1e1e1e"
         assert plot.getPlotItem().getAxis("left").textPen().color().name() == "#e6e6e6"
+
+
+def test_the_tab_shows_the_machine_and_trains_on_the_chosen_device(qtbot, tab):
+    """The model is loaded (TensorFlow too): the machine is shown as TensorFlow sees it; no GPU here, so the GPU
+    choice is greyed out; a run on the chosen device is charted and Stop-able like any other."""
+    import os
+
+    import tensorflow as tf
+
+    form = tab.form
+    gpu_item = form.device_combo.model().item(form.device_combo.findData("gpu"))
+    if tf.config.list_physical_devices("GPU"):
+        assert form.device_label.text().startswith("GPU") and gpu_item.isEnabled()
+    else:
+        assert form.device_label.text() == f"CPU, {len(os.sched_getaffinity(0))} cores"
+        assert not gpu_item.isEnabled()
+    form.device_combo.setCurrentIndex(form.device_combo.findData("all"))
+    fill_form(tab, preset="fast", epochs=1, limit=1500)
+    assert form.training_config().devices == "all"
+    with qtbot.waitSignal(tab.controller.finished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        click(qtbot, tab.start_button)
+    assert finished.args[0].status == "completed"
+    assert finite_points(tab.charts.curves[("loss", "validation")]) == 1
+    assert "Training on CPU" in tab.log_view.toPlainText() or "Training on GPU" in tab.log_view.toPlainText()
+    form.save_settings()
+    again = TrainTab(tab.controller, tab.model_state, tab.image_state, tab.data_state)
+    qtbot.addWidget(again)
+    assert again.form.device_combo.currentData() == "all"

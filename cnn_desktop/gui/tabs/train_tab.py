@@ -183,6 +183,7 @@ class TrainTab(QWidget):
         else:
             self.data_message.show_message("Loading the Fashion-MNIST dataset…", "information")
         self.form.set_training(training, can_continue=self.model_state.model is not None)
+        self.form.refresh_devices()  # once TensorFlow is loaded (with the first model)
         self.start_button.setEnabled(not training and data_ready and self._form_valid)
         self.stop_button.setEnabled(training and not self.controller.is_stopping)
         self.load_button.setEnabled(not training)

@@ -8,14 +8,20 @@ every edit so that the tab can say at once what is wrong.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QSpinBox
+import sys
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QSpinBox)
 
 from cnn_desktop import config
+from cnn_desktop.core import devices as devices_module
 from cnn_desktop.core.model import PRESET_NAMES, PRESETS
 from cnn_desktop.core.training import TrainingConfig, TrainingConfigError
 from cnn_desktop.gui.settings import TRAIN_GROUP, Settings
 
 VALIDATION_LABELS = {"test": "Official test set (10,000 images)", "split": "10% of the training images"}
+DEVICE_LABELS = {"auto": "Automatic (a GPU if there is one)", "cpu": "CPU", "gpu": "GPU",
+                 "all": "All devices (MirroredStrategy)"}
 # The form's first preset: trains to ~92% in minutes on a CPU (the bundled model's "improved" takes an hour).
 FORM_DEFAULT_PRESET = "fast"
 DEFAULT_PATIENCE = 3
@@ -60,6 +66,15 @@ class TrainingSettingsForm(QGroupBox):
         self.patience_spin.setRange(1, 100)
         self.patience_spin.setSuffix(" epochs")
         self.patience_spin.setToolTip("Epochs without improvement before stopping")
+        self.device_combo = QComboBox(self)
+        for key, label in DEVICE_LABELS.items():
+            self.device_combo.addItem(label, key)
+        self.device_combo.setToolTip("Where the training runs; with several devices each batch is split between "
+                                     "them (the batch size stays the whole batch, the learning rate unchanged)")
+        # Until TensorFlow has looked (refresh_devices), the CPU is all that is known.
+        self.device_label = QLabel(f"CPU, {devices_module.cpu_cores()} cores", self)
+        self.device_label.setToolTip("The devices TensorFlow sees on this machine")
+        self._devices_known = False
         self.continue_check = QCheckBox("Continue from current weights", self)
         self.continue_check.setToolTip("Keep training the model in use (its architecture and weights) with this "
                                        "preset's recipe, instead of starting from a fresh network")
@@ -67,7 +82,7 @@ class TrainingSettingsForm(QGroupBox):
                        self.batch_spin.valueChanged, self.learning_rate_edit.textChanged,
                        self.limit_spin.valueChanged, self.validation_combo.currentIndexChanged,
                        self.early_stopping_check.toggled, self.patience_spin.valueChanged,
-                       self.continue_check.toggled):
+                       self.continue_check.toggled, self.device_combo.currentIndexChanged):
             signal.connect(self.changed)
 
         form = QFormLayout(self)
@@ -82,6 +97,8 @@ class TrainingSettingsForm(QGroupBox):
         stopping.addWidget(self.patience_spin)
         form.addRow(stopping)
         form.addRow(self.continue_check)
+        form.addRow("Machine:", self.device_label)
+        form.addRow("&Devices:", self.device_combo)
         self.restore_settings()
 
     def set_training(self, training: bool, can_continue: bool) -> None:
@@ -121,7 +138,21 @@ class TrainingSettingsForm(QGroupBox):
             limit=limit if limit > 0 else None,
             early_stopping_patience=self.patience_spin.value() if self.early_stopping_check.isChecked() else None,
             continue_training=self.continue_check.isChecked(),
+            devices=self.device_combo.currentData(),
         ).resolved()
+
+    def refresh_devices(self) -> None:
+        """Show what TensorFlow sees ("CPU, 2 cores" / "GPU: name"), once it is loaded (never imported here:
+        that takes seconds, and the GUI thread must not wait); the GPU choice needs a GPU."""
+        if self._devices_known or "tensorflow" not in sys.modules:
+            return
+        self._devices_known = True
+        self.device_label.setText(devices_module.describe_machine())
+        has_gpu = bool(devices_module.gpu_names())
+        item = self.device_combo.model().item(self.device_combo.findData("gpu"))
+        item.setEnabled(has_gpu)
+        if not has_gpu and self.device_combo.currentData() == "gpu":
+            self.device_combo.setCurrentIndex(self.device_combo.findData("auto"))
 
     def restore_settings(self) -> None:
         """The last training's settings; a missing or damaged value falls back to the preset's default."""
@@ -139,6 +170,8 @@ class TrainingSettingsForm(QGroupBox):
         validation = store.get_str(f"{TRAIN_GROUP}/validation", "test", VALIDATION_LABELS)
         self.validation_combo.setCurrentIndex(max(self.validation_combo.findData(validation), 0))
         self.early_stopping_check.setChecked(store.get_bool(f"{TRAIN_GROUP}/early_stopping", False))
+        device = store.get_str(f"{TRAIN_GROUP}/devices", "auto", DEVICE_LABELS)
+        self.device_combo.setCurrentIndex(max(self.device_combo.findData(device), 0))
 
     def save_settings(self) -> None:
         store = Settings()
@@ -146,7 +179,8 @@ class TrainingSettingsForm(QGroupBox):
                            ("batch_size", self.batch_spin.value()), ("limit", self.limit_spin.value()),
                            ("validation", self.validation_combo.currentData()),
                            ("early_stopping", self.early_stopping_check.isChecked()),
-                           ("patience", self.patience_spin.value())):
+                           ("patience", self.patience_spin.value()),
+                           ("devices", self.device_combo.currentData())):
             store.set(f"{TRAIN_GROUP}/{key}", value)
         try:
             learning_rate = float(self.learning_rate_edit.text().strip().replace(",", "."))
