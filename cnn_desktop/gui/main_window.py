@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 
 from cnn_desktop import __version__, config
 from cnn_desktop.gui import settings as keys
+from cnn_desktop.gui.export_menu import ExportMenu
 from cnn_desktop.gui.settings import open_settings
+from cnn_desktop.gui.state.export_state import ExportState
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageState
 from cnn_desktop.gui.state.model_state import ModelState
@@ -40,6 +42,7 @@ class MainWindow(QMainWindow):
         self.runs_state = RunsState(parent=self)  # the run history (default folder; CNN_DESKTOP_DATA_HOME moves it)
         self.runs_state.connect_controller(self.training_controller)
         self.design_state = DesignState(self.runs_state, self)
+        self.export_state = ExportState(self.model_state, self.data_state, self)  # File ▸ Export
         self._requested_model_path = Path(model_path) if model_path else None
         self._loading_path: Path | None = None  # the model file asked for last
         self._fallback_reason = ""  # why the model asked for at start was not used (shown once the bundled one is)
@@ -134,6 +137,9 @@ class MainWindow(QMainWindow):
         for action in (self.open_action, self.paste_action, None, self.load_model_action, self.save_model_action,
                        None, self.quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
+        self.export_menu = ExportMenu(self, self.export_state, self.message_bar)
+        file_menu.insertMenu(file_menu.actions()[file_menu.actions().index(self.save_model_action) + 1],
+                             self.export_menu)
 
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action("&Undo", self.classify_tab.undo, QKeySequence.StandardKey.Undo,
@@ -458,6 +464,7 @@ class MainWindow(QMainWindow):
                     self.runs_tab):
             tab.stop_and_wait()
         self.runs_state.close()
+        self.export_state.stop_and_wait()
         self.examples_state.stop_and_wait()
         self.model_state.stop_and_wait()
         self.data_state.stop_and_wait()
