@@ -14,13 +14,13 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
 from cnn_desktop import config
-from cnn_desktop.gui.widgets.canvas import Tool
+from cnn_desktop.gui.widgets.canvas import LOGICAL_SIZE, Tool
 from cnn_desktop.gui.tabs.classify_tab import LOADING_MODEL, NO_MODEL, NOTHING_TO_CLASSIFY, ClassifyTab
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageSource, ImageState
 from cnn_desktop.gui.state.model_state import ModelState
 from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
-from test_canvas import draw_stroke  # same folder: the one way the tests draw with the mouse
+from test_canvas import draw_stroke, widget_point  # same folder: the one way the tests draw with the mouse
 
 TROUSER = config.CLASS_NAMES.index("Trouser")
 WAIT_MS = 10_000
@@ -104,6 +104,9 @@ def test_a_blank_canvas_says_nothing_to_classify(setup):
     tab = setup.tab
     assert tab.input_stack.currentWidget() is tab.canvas
     assert tab.prediction_label.text() == NOTHING_TO_CLASSIFY
+    # Under the canvas, what draws best: one large item, filled with the bucket.
+    hint = tab.source_label.text()
+    assert "large" in hint and "filled" in hint and "Fill bucket" in hint
     assert not has_prediction(tab)
     assert setup.image_state.image is None
 
@@ -112,9 +115,9 @@ def test_drawing_classifies_live_while_the_stroke_goes_on(qtbot, setup):
     tab = setup.tab
     canvas = tab.canvas
     canvas.set_brush_size(30)
-    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(140, 40))
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 140, 40))
     for y in range(50, 250, 20):
-        qtbot.mouseMove(canvas, QPoint(140, y))
+        qtbot.mouseMove(canvas, widget_point(canvas, 140, y))
     # The button is still down: the result comes from the stroke in progress.
     qtbot.waitUntil(lambda: has_prediction(tab), timeout=WAIT_MS)
     assert setup.image_state.source.kind == "canvas"
@@ -123,8 +126,9 @@ def test_drawing_classifies_live_while_the_stroke_goes_on(qtbot, setup):
     probabilities = tab.probability_bars.probabilities
     assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
     label = predicted_label(tab)
-    assert tab.prediction_label.text() == f"{label} – {probabilities.max():.0%}"
-    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(140, 250))
+    assert tab.prediction_label.text().endswith(f"{label} – {probabilities.max():.0%}") or \
+        tab.prediction_label.text().endswith(f"{label} ({probabilities.max():.0%})")
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 140, 250))
 
     # More strokes change the network input (the vertical line becomes a pair of legs).
     before = tab.network_input_view.image
@@ -166,7 +170,7 @@ def test_fill_tool_in_the_tab_fills_a_drawn_outline(qtbot, setup):
     draw_stroke(qtbot, tab.canvas, [(80, 60), (200, 60), (200, 220), (80, 220), (80, 60)])
     outline = int((tab.canvas.pixels() > 127).sum())
     tab.tool_buttons[Tool.FILL].click()
-    qtbot.mouseClick(tab.canvas, Qt.MouseButton.LeftButton, pos=QPoint(140, 140))
+    qtbot.mouseClick(tab.canvas, Qt.MouseButton.LeftButton, pos=widget_point(tab.canvas, 140, 140))
     filled = int((tab.canvas.pixels() > 127).sum())
     assert filled > 0.95 * 120 * 160 * tab.canvas.pixel_scale ** 2 > 4 * outline
     qtbot.waitUntil(lambda: has_prediction(tab), timeout=WAIT_MS)
@@ -179,7 +183,7 @@ def test_opening_a_png_of_a_trouser_classifies_it_as_one(qtbot, setup, trouser_p
     assert predicted_label(tab) == "Trouser"
     assert tab.prediction_label.text().startswith("Trouser – ")
     assert tab.input_stack.currentWidget() is tab.picture_view
-    assert not tab.picture_view.pixmap().isNull()
+    assert tab.picture_view.picture is not None and not tab.picture_view.picture.isNull()
     assert setup.image_state.source.kind == "file"
     assert "trouser.png" in tab.source_label.text()
     assert tab.error_message == ""
@@ -334,7 +338,9 @@ def test_new_weights_and_a_new_model_reclassify_the_current_image(qtbot, setup, 
         setup.model_state.set_weights(blank_weights)
     # A network with all weights zero cannot tell the classes apart: ten times 10%.
     np.testing.assert_allclose(tab.probability_bars.probabilities, 0.1, atol=1e-6)
-    assert tab.prediction_label.text().endswith("– 10%")
+    # ... so it says it is not sure (too little confidence: the figure is given), with dimmed bars.
+    assert tab.prediction_label.text().startswith("Not sure") and tab.prediction_label.text().endswith("(10%)")
+    assert tab.unsure and tab.probability_bars.dimmed
 
     with qtbot.waitSignal(setup.model_state.modelChanged):
         setup.model_state.set_model(*load_model(quick_model_path), quick_model_path)
@@ -385,3 +391,231 @@ def test_buttons_have_tooltips_and_the_layout_fits_1200_by_800(qtbot, setup):
                                                                                         widget.height() - 1))
         assert widget.width() >= widget.minimumSizeHint().width() or widget.minimumSizeHint().width() <= 0
     assert tab.probability_bars.height() >= tab.probability_bars.sizeHint().height()
+
+
+# ---------------------------------------------------------------------- issue 12: photos, honesty, the canvas
+@pytest.fixture(scope="module")
+def bundled_model(default_model_path):
+    """The bundled model as the app loads it (in its worker function): with its card's calibration."""
+    from cnn_desktop.gui.state.model_state import load_model_for_app
+
+    return load_model_for_app(default_model_path)
+
+
+@pytest.fixture
+def bundled_setup(qtbot, bundled_model):
+    setup = make_tab(qtbot)
+    setup.model_state.use(*bundled_model)
+    return setup
+
+
+def wood_texture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A brown, grainy, unevenly lit table top (RGB uint8): no plain background to threshold against."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    grain = np.sin(y / 6.0 + 3 * np.sin(x / 90.0)) * 0.5 + 0.5
+    light = 0.75 + 0.25 * x / width  # brighter towards the window
+    shade = (0.55 + 0.25 * grain + rng.normal(0, 0.04, (height, width))) * light
+    brown = np.array([160, 105, 60], np.float32)
+    return np.clip(shade[..., np.newaxis] * brown * 1.4, 0, 255).astype(np.uint8)
+
+
+def item_on_wood(pixels: np.ndarray, colour=(40, 70, 140), box=(120, 60, 344, 284), size=(480, 360)):
+    """A Fashion-MNIST item as coloured cloth on a wood table, enlarged into ``box`` = (left, top, right, bottom)."""
+    left, top, right, bottom = box
+    picture = wood_texture(size[1], size[0]).astype(np.float32)
+    item = np.asarray(Image.fromarray(pixels).resize((right - left, bottom - top), Image.Resampling.BICUBIC),
+                      np.float32) / 255.0
+    cover = np.clip(item * 4, 0, 1)[..., np.newaxis]  # opaque wherever the item is
+    cloth = np.array(colour, np.float32) * (0.6 + 0.4 * item[..., np.newaxis])
+    region = picture[top:bottom, left:right]
+    picture[top:bottom, left:right] = region * (1 - cover) + cloth * cover
+    return picture.astype(np.uint8)
+
+
+def outline_box(outlines) -> tuple[float, float, float, float]:
+    points = np.concatenate(outlines)
+    return points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()
+
+
+def box_overlap(first, second) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    width = min(first[2], second[2]) - max(first[0], second[0])
+    height = min(first[3], second[3]) - max(first[1], second[1])
+    inter = max(0.0, width) * max(0.0, height)
+    area = lambda box: (box[2] - box[0]) * (box[3] - box[1])  # noqa: E731
+    return inter / (area(first) + area(second) - inter)
+
+
+def true_item_box(pixels: np.ndarray, box) -> tuple[float, float, float, float]:
+    """Where the item's own pixels land in the composite."""
+    left, top, right, bottom = box
+    scale_x, scale_y = (right - left) / pixels.shape[1], (bottom - top) / pixels.shape[0]
+    rows, cols = np.nonzero(pixels > 30)
+    return (left + cols.min() * scale_x, top + rows.min() * scale_y,
+            left + (cols.max() + 1) * scale_x, top + (rows.max() + 1) * scale_y)
+
+
+def test_a_photo_shows_the_found_item_outlined_over_the_picture(qtbot, setup, tmp_path, dataset, trouser_index):
+    from cnn_desktop.gui.tabs.classify_tab import OUTLINE_CAPTION
+    from cnn_desktop.gui.widgets.picture_view import OUTLINE_COLOUR
+
+    tab = setup.tab
+    pixels = dataset.test_images[trouser_index]
+    box = (120, 60, 344, 284)
+    path = tmp_path / "trousers on the table.jpg"
+    # Saved at twice the size: the outline comes in the file's own pixels, the view shows a reduced copy.
+    Image.fromarray(item_on_wood(pixels, box=box)).resize((960, 720)).save(path, quality=88)
+    assert tab.open_image_file(path)
+    assert tab.input_stack.currentWidget() is tab.picture_view
+    view = tab.picture_view
+    assert view.has_outline
+    assert setup.image_state.prepared.method == "segmentation"
+    assert setup.image_state.prepared.picture_size == (960, 720)
+
+    def expected(prepared) -> tuple:  # the item's box in the coordinates of the picture as it was handed over
+        factor = prepared.picture_size[0] / 480
+        return tuple(factor * value for value in true_item_box(pixels, box))
+
+    assert box_overlap(outline_box(view.outlines), expected(setup.image_state.prepared)) > 0.8
+    assert OUTLINE_CAPTION in tab.source_label.text()
+
+    # The outline is drawn where the item is in the picture as shown, at any size of the view.
+    for size in ((400, 300), (700, 640)):
+        view.resize(*size)
+        frame = view.grab().toImage()
+        points = np.concatenate(view.outlines)[::7]
+        on_line = 0
+        for x, y in points:
+            spot = view.to_widget(float(x), float(y)).toPoint()
+            colours = [frame.pixelColor(spot.x() + dx, spot.y() + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                       if frame.rect().contains(spot.x() + dx, spot.y() + dy)]
+            on_line += any(abs(c.red() - OUTLINE_COLOUR.red()) < 40 and abs(c.green() - OUTLINE_COLOUR.green()) < 40
+                           and c.blue() < 90 for c in colours)
+        assert on_line > 0.9 * len(points), size
+
+    # A pasted copy of the same photo is found the same way (segmentation, not the drawing's threshold).
+    QGuiApplication.clipboard().setImage(QImage(str(path)))
+    tab.paste_image()
+    assert setup.image_state.source.kind == "clipboard"
+    assert view.has_outline and setup.image_state.prepared.method == "segmentation"
+    assert box_overlap(outline_box(view.outlines), expected(setup.image_state.prepared)) > 0.8
+
+    # A drawing has no outline to show: the canvas itself is the picture.
+    tab.show_canvas()
+    assert tab.input_stack.currentWidget() is tab.canvas
+
+
+def test_a_test_image_is_shown_sure_and_a_scribble_not_sure_with_the_drawing_hint(qtbot, bundled_setup, dataset):
+    from cnn_desktop.core.inference import HINTS
+
+    setup, tab = bundled_setup, bundled_setup.tab
+    classifier = setup.model_state.classifier
+    assert classifier.calibration.min_max_logit is not None  # the card's calibration is in use
+    # A clear case: the test image among the first 200 the model is surest of (and right about).
+    predictions = classifier.classify_batch(dataset.test_images[:200])
+    index = max((i for i, p in enumerate(predictions) if p.index == dataset.test_labels[i]),
+                key=lambda i: predictions[i].confidence)
+    setup.image_state.set_dataset_image(dataset, "test", index)
+    label = config.CLASS_NAMES[dataset.test_labels[index]]
+    assert tab.prediction_label.text().startswith(f"{label} – ")
+    assert not tab.unsure and not tab.probability_bars.dimmed
+
+    # A scribble: thin zig-zag lines across the canvas, drawn with the mouse.
+    tab.show_canvas()
+    tab.brush_spin.setValue(4)
+    rng = np.random.default_rng(1)
+    draw_stroke(qtbot, tab.canvas, [tuple(point) for point in rng.integers(30, 250, size=(12, 2))])
+    qtbot.waitUntil(lambda: setup.image_state.source.kind == "canvas" and has_prediction(tab), timeout=WAIT_MS)
+    assert tab.unsure
+    assert tab.prediction_label.text().startswith("Not sure – perhaps ")
+    assert tab.probability_bars.dimmed
+    hint = tab.unsure_bar.text()
+    assert HINTS["fill_outline"] in hint and HINTS["one_item"] not in hint
+    assert tab.unsure_bar.isVisible()
+
+
+def test_an_unsure_photo_gets_the_photo_hints(qtbot, bundled_setup, tmp_path):
+    from cnn_desktop.core.inference import HINTS
+
+    tab = bundled_setup.tab
+    paper = np.full((300, 400), 235, np.uint8)  # dark pen scribbles on light paper
+    rng = np.random.default_rng(4)
+    image = Image.fromarray(paper)
+    from PIL import ImageDraw
+
+    ImageDraw.Draw(image).line([tuple(point) for point in rng.integers(20, 280, size=(14, 2))], fill=30, width=3)
+    path = tmp_path / "scribble.png"
+    image.save(path)
+    assert tab.open_image_file(path)
+    assert tab.unsure and tab.prediction_label.text().startswith("Not sure")
+    hint = tab.unsure_bar.text()
+    assert HINTS["one_item"] in hint and HINTS["plain_background"] in hint and HINTS["fill_outline"] not in hint
+
+
+def test_the_canvas_grows_with_the_window_and_strokes_land_under_the_pointer(qtbot, setup):
+    tab, canvas = setup.tab, setup.tab.canvas
+    sides = []
+    smallest = tab.minimumSizeHint()
+    for width, height in ((max(smallest.width(), 1100), max(smallest.height(), 680)), (1600, 1000)):
+        tab.resize(width, height)
+        qtbot.waitUntil(lambda: tab.width() == width and tab.height() == height)
+        QApplication.processEvents()
+        tab.clear_canvas()
+        square = canvas.drawing_rect()
+        assert square.width() == square.height() == min(canvas.width(), canvas.height())
+        sides.append(square.width())
+        # Real mouse events at widget pixels: a stroke across the middle third, at 30% of the height.
+        y = round(square.top() + 0.3 * square.height())
+        start, end = round(square.left() + square.width() / 3), round(square.left() + 2 * square.width() / 3)
+        canvas.set_brush_size(8)
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(start, y))
+        qtbot.mouseMove(canvas, QPoint(end, y))
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(end, y))
+        store = canvas.pixels()
+        scale = canvas.pixel_scale
+        row = int(0.3 * LOGICAL_SIZE * scale)
+        inked = np.flatnonzero(store[row] > 127) / scale  # drawing units along that row
+        # The stroke spans 1/3 to 2/3 of the drawing, plus the brush's round ends (4 units each).
+        assert abs(inked.min() - LOGICAL_SIZE / 3 + 4) < 3 and abs(inked.max() - 2 * LOGICAL_SIZE / 3 - 4) < 3
+        assert not (store[int(0.6 * LOGICAL_SIZE * scale)] > 127).any()
+    assert sides[0] >= 300 and sides[1] > 1.3 * sides[0]
+
+
+def test_tab_goes_through_the_tools_in_visual_order(qtbot, setup):
+    tab = setup.tab
+    expected = [*tab.tool_buttons.values(), tab.brush_slider, tab.brush_spin, tab.undo_button, tab.redo_button,
+                tab.clear_button, tab.draw_button, tab.open_button, tab.paste_button, tab.random_button,
+                tab.inspect_button]
+    assert [button.text() for button in expected[:3]] == ["&Brush", "&Eraser", "&Fill"]
+    chain, widget = [], expected[0]
+    while len(chain) < len(expected) - 1:
+        widget = widget.nextInFocusChain()
+        assert widget is not expected[0], "the focus chain came round without all the tools"
+        if widget in expected:
+            chain.append(widget)
+    assert chain == expected[1:]
+
+    # With real Tab presses (disabled buttons are passed over), after a stroke enables Undo.
+    draw_trousers(qtbot, tab.canvas)
+    qtbot.waitUntil(lambda: has_prediction(tab), timeout=WAIT_MS)
+    tab.activateWindow()
+    tab.tool_buttons[Tool.BRUSH].setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is tab.tool_buttons[Tool.BRUSH])
+    visited = [QApplication.focusWidget()]
+    for _ in range(len(expected) + 2):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        visited.append(QApplication.focusWidget())
+    reached = [widget for widget in visited if widget in expected]
+    enabled = [widget for widget in expected if widget.isEnabled()]
+    first_round = reached[:reached.index(enabled[-1]) + 1]
+    assert [expected.index(widget) for widget in first_round] == sorted(expected.index(w) for w in first_round)
+    for widget in (tab.brush_slider, tab.undo_button, tab.clear_button, tab.open_button, tab.paste_button,
+                   tab.inspect_button):
+        assert widget in first_round, widget.text() if hasattr(widget, "text") else widget
+
+    # The tools' keys, as their tooltips say.
+    for key, tool in ((Qt.Key.Key_F, Tool.FILL), (Qt.Key.Key_E, Tool.ERASER), (Qt.Key.Key_B, Tool.BRUSH)):
+        qtbot.keyClick(tab.clear_button, key)
+        qtbot.waitUntil(lambda: tab.canvas.tool is tool)  # a shortcut "animates" the click: a moment later
+        assert tab.tool_buttons[tool].isChecked()

@@ -35,6 +35,8 @@ class ImageState(QObject):
         self._image: np.ndarray | None = None
         self._source: ImageSource | None = None
         self._message: str = ""
+        self._picture: np.ndarray | None = None
+        self._prepared = None
 
     @property
     def image(self) -> np.ndarray | None:
@@ -50,10 +52,22 @@ class ImageState(QObject):
         """Why there is no image (e.g. "nothing to classify")."""
         return self._message
 
-    def set_image(self, image: np.ndarray | None, source: ImageSource | None, message: str = "") -> None:
+    @property
+    def picture(self) -> np.ndarray | None:
+        """The picture the image was made from, as shown (grey (H, W) or RGBA (H, W, 4) uint8), if any."""
+        return self._picture
+
+    @property
+    def prepared(self):
+        """The core ``PreparedImage`` of ``picture`` (where the network's 28x28 frame lies on it), if any."""
+        return self._prepared
+
+    def set_image(self, image: np.ndarray | None, source: ImageSource | None, message: str = "", *,
+                  picture: np.ndarray | None = None, prepared=None) -> None:
         self._image = None if image is None else np.asarray(image, dtype=np.float32)
         self._source = source
         self._message = message
+        self._picture, self._prepared = (None, None) if image is None else (picture, prepared)
         self.imageChanged.emit()
 
     def set_dataset_image(self, dataset, split: str, index: int) -> None:

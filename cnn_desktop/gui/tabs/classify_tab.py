@@ -1,13 +1,17 @@
 """The Classify tab: draw, open, paste or drop a picture and see what the network makes of it.
 
-Left: the input (the drawing canvas, or the picture that was opened) with its
-tools. Middle: the 28x28 image the network saw. Right: the answer and the ten
-class probabilities.
+Left: the input (the drawing canvas, or the picture that was opened, with the
+outline of the item found in it) with its tools; it grows with the window.
+Middle: the 28x28 image the network saw. Right: the answer and the ten class
+probabilities (calibrated), or "Not sure" with what to do about it when the
+network does not recognise the input.
 
 Every picture goes the same way: core preprocessing -> ``image_state`` (so the
 Inspect tab follows along) -> ``model_state.classifier``. The tab shows whatever
 ``image_state`` holds, including images chosen in other tabs, and classifies
 it again whenever the model or its weights change (e.g. during a training).
+
+The three columns' layouts are ``input_column``, ``network_column`` and ``result_column``.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QMimeData, QSize, QStandardPaths, Qt, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QGuiApplication, QImage, QPixmap
-from PySide6.QtWidgets import (QApplication, QButtonGroup, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QSlider, QSpinBox, QStackedWidget, QStyle, QToolButton,
                                QVBoxLayout, QWidget)
 
 from cnn_desktop import config
-from cnn_desktop.core.preprocessing import (SUPPORTED_SUFFIXES, WORKING_SIZE, EmptyImageError, ImageError,
+from cnn_desktop.core.inference import HINTS, Prediction, unsure_hints
+from cnn_desktop.core.preprocessing import (PHOTO_SIZE, SUPPORTED_SUFFIXES, EmptyImageError, ImageError,
                                             PreparedImage, decode_picture, open_image, prepare_picture,
                                             prepare_pixels)
 from cnn_desktop.gui.widgets.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
@@ -32,6 +37,7 @@ from cnn_desktop.gui.state.image_state import ImageSource, dataset_image
 from cnn_desktop.gui.widgets.message_bar import MessageBar
 from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 from cnn_desktop.gui.widgets.network_input_view import NetworkInputView
+from cnn_desktop.gui.widgets.picture_view import PictureView
 from cnn_desktop.gui.widgets.probability_bars import ProbabilityBars
 from cnn_desktop.gui import settings as keys
 from cnn_desktop.gui.settings import Settings
@@ -46,6 +52,13 @@ CANVAS_SOURCE = ImageSource("canvas", "your drawing")
 NOTHING_TO_CLASSIFY = "Nothing to classify – draw something"
 LOADING_MODEL = "Loading model…"
 NO_MODEL = "No model – load one (File ▸ Load Model) or train one in the Train tab"
+# What draws best, for a first-time user: the network learned from solid items filling the frame.
+DRAWING_HINT = ("Draw one item, large and filled: draw its outline, then click inside it with the Fill bucket. "
+                "Or open, drop or paste a photo of one item.")
+OUTLINE_CAPTION = "the yellow line marks the item the network sees"
+NOT_SURE = "Not sure"
+# Hints (keys of core HINTS) for an unsure answer, by the kind of image source.
+HINT_SOURCE = {"canvas": "drawing", "file": "photo", "clipboard": "photo", "drop": "photo"}
 FILE_FILTER = ("Images (" + " ".join(f"*{suffix}" for suffix in SUPPORTED_SUFFIXES) + ");;All files (*)")
 
 
@@ -56,10 +69,16 @@ def qimage_to_rgba(image: QImage) -> np.ndarray:
     return rows[:, :converted.width() * 4].reshape(converted.height(), converted.width(), 4).copy()
 
 
-def open_picture_file(path: Path) -> tuple[PreparedImage, QImage]:
-    """The network input and the picture to show, from one decoding of the file (upright, reduced in size).
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    """An (H, W, 4) uint8 RGBA array -> a QImage that owns its pixels."""
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    height, width = rgba.shape[:2]
+    return QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
 
-    Raises ImageError with a message for the user.
+
+def open_picture_file(path: Path) -> tuple[PreparedImage, np.ndarray]:
+    """The network input and the picture to show (RGBA), from one decoding of the file (upright, reduced in
+    size). Raises ImageError with a message for the user.
     """
     image = open_image(path)
     try:
@@ -71,12 +90,10 @@ def open_picture_file(path: Path) -> tuple[PreparedImage, QImage]:
     prepared = prepare_picture(picture)
     opacity = np.full(picture.gray.shape, 255, np.uint8) if picture.alpha is None else \
         np.round(picture.alpha * 255).astype(np.uint8)
-    rgba = np.ascontiguousarray(np.dstack([picture.rgb, opacity]))
-    height, width = rgba.shape[:2]
-    return prepared, QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
+    return prepared, np.ascontiguousarray(np.dstack([picture.rgb, opacity]))
 
 
-def open_picture_for_tab(path: Path) -> tuple[Path, PreparedImage, QImage]:
+def open_picture_for_tab(path: Path) -> tuple[Path, PreparedImage, np.ndarray]:
     """``open_picture_file`` (in a worker or not) with any failure as an ImageError that names the file."""
     try:
         return (path, *open_picture_file(path))
@@ -87,14 +104,29 @@ def open_picture_for_tab(path: Path) -> tuple[Path, PreparedImage, QImage]:
         raise ImageError(f"“{path.name}” cannot be used: {exc}") from exc
 
 
+def unsure_headline(prediction: Prediction) -> str:
+    """No confident headline for an unsure answer: the best guess is only named (the bars are dimmed).
+
+    Its probability is given only when low confidence is the reason: for an input unlike the training
+    images a high softmax probability means nothing, and "Not sure – perhaps Bag (98%)" would contradict itself.
+    """
+    guess = f"{NOT_SURE} – perhaps {prediction.label}"
+    return f"{guess} ({prediction.confidence:.0%})" if prediction.reason == "low_confidence" else guess
+
+
+def hint_text(prediction: Prediction, source: ImageSource | None) -> str:
+    """Why the network is unsure and what the user can do about it, for this kind of source."""
+    kind = HINT_SOURCE.get(source.kind) if source is not None else None
+    hints = [HINTS[key] for key in unsure_hints(kind)] if kind else []
+    return " ".join([prediction.message, *hints]).strip()
+
+
 class ClassifyTab(QWidget):
     showTabRequested = Signal(str)  # ask the window to show a tab ("classify" or "inspect") for the image
 
     def __init__(self, model_state, image_state, data_state, parent=None):
         super().__init__(parent)
         self.model_state, self.image_state, self.data_state = model_state, image_state, data_state
-        # The source whose picture the picture view shows (set when this tab opens a file, paste or test image).
-        self._picture_source: ImageSource | None = None
 
         self._classify_throttle = Throttle(self.classify_canvas, CLASSIFY_INTERVAL_MS, self)
         # Files chosen in the dialog or dropped are decoded in a worker: a huge picture takes seconds (issue 13).
@@ -129,32 +161,29 @@ class ClassifyTab(QWidget):
 
     def _build_ui(self) -> None:
         layout = QHBoxLayout(self)
-        layout.addWidget(self._build_input_group(), 0)
+        # The input grows most with the window (a larger canvas draws better); the answer takes the rest.
+        layout.addWidget(self._build_input_group(), 3)
         layout.addWidget(self._build_network_input_group(), 0)
-        layout.addWidget(self._build_prediction_group(), 1)
+        layout.addWidget(self._build_prediction_group(), 2)
+        self._set_tab_order()
 
     def _build_input_group(self) -> QGroupBox:
         group = QGroupBox("Your image", self)
-        column = QVBoxLayout(group)
+        column = self.input_column = QVBoxLayout(group)
 
         self.canvas = Canvas(group)
-        self.picture_view = QLabel(group)
-        self.picture_view.setFixedSize(LOGICAL_SIZE, LOGICAL_SIZE)
-        self.picture_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.picture_view.setFrameShape(QFrame.Shape.StyledPanel)
-        self.picture_view.setAccessibleName("Opened picture")
+        self.picture_view = PictureView(group)
         self.input_stack = QStackedWidget(group)
         self.input_stack.addWidget(self.canvas)
         self.input_stack.addWidget(self.picture_view)
-        self.input_stack.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        column.addWidget(self.input_stack, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.input_stack.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        column.addWidget(self.input_stack, 1)
 
         self.source_label = QLabel(group)
         self.source_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.source_label.setWordWrap(True)
         # Room for two lines, so the tools below do not jump when the caption changes.
         self.source_label.setMinimumHeight(2 * self.source_label.fontMetrics().lineSpacing())
-        self.source_label.setMaximumWidth(LOGICAL_SIZE + 80)
         column.addWidget(self.source_label)
 
         # Drawing tools: one of brush / eraser / fill, and the brush size.
@@ -170,6 +199,7 @@ class ClassifyTab(QWidget):
             button.setText(text)
             button.setCheckable(True)
             button.setToolTip(tip)
+            button.setShortcut(key)  # the key its tooltip names (in place of an Alt+letter mnemonic)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.clicked.connect(lambda checked=False, chosen=tool: self.set_tool(chosen))
             self._tool_group.addButton(button)
@@ -184,7 +214,8 @@ class ClassifyTab(QWidget):
         for control in (self.brush_slider, self.brush_spin):
             control.setRange(*BRUSH_SIZE_RANGE)
             control.setValue(round(self.canvas.brush_size))
-            control.setToolTip("Brush and eraser width in pixels (the canvas is 280 pixels wide)")
+            control.setToolTip(f"Brush and eraser width: the canvas is {LOGICAL_SIZE} wide "
+                               "at any size on screen")
         self.brush_spin.setSuffix(" px")
         size_label.setBuddy(self.brush_spin)
         self.brush_slider.valueChanged.connect(self.brush_spin.setValue)
@@ -223,18 +254,24 @@ class ClassifyTab(QWidget):
         column.addLayout(sources)
 
         column.addWidget(self._build_error_bar(group))
-        column.addStretch(1)
         return group
 
     def _build_error_bar(self, parent: QWidget) -> MessageBar:
         """An inline message for pictures that cannot be used: no dialog to dismiss, the tab stays usable."""
         self.error_bar = MessageBar(parent, dismissable=True, framed=True, accessible_name="Error message")
-        self.error_bar.setMaximumWidth(LOGICAL_SIZE + 120)
         return self.error_bar
+
+    def _set_tab_order(self) -> None:
+        """Tab goes through the tools in the order they are seen: left to right, top to bottom."""
+        chain = [*self.tool_buttons.values(), self.brush_slider, self.brush_spin, self.undo_button,
+                 self.redo_button, self.clear_button, self.draw_button, self.open_button, self.paste_button,
+                 self.random_button, self.inspect_button]
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
 
     def _build_network_input_group(self) -> QGroupBox:
         group = QGroupBox("What the network sees", self)
-        column = QVBoxLayout(group)
+        column = self.network_column = QVBoxLayout(group)
         self.network_input_view = NetworkInputView(group)
         column.addWidget(self.network_input_view)
         caption = QLabel(f"{config.IMAGE_SIZE} × {config.IMAGE_SIZE} pixels, cropped and centred "
@@ -252,7 +289,7 @@ class ClassifyTab(QWidget):
 
     def _build_prediction_group(self) -> QGroupBox:
         group = QGroupBox("What the network thinks", self)
-        column = QVBoxLayout(group)
+        column = self.result_column = QVBoxLayout(group)
         self.prediction_label = QLabel(group)
         font = QFont(self.prediction_label.font())
         font.setPointSizeF(font.pointSizeF() * 1.8 if font.pointSizeF() > 0 else 18)
@@ -261,10 +298,13 @@ class ClassifyTab(QWidget):
         self.prediction_label.setWordWrap(True)
         self.prediction_label.setAccessibleName("Prediction")
         self.prediction_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Why the network is unsure and what to do about it; hidden while it is sure.
+        self.unsure_bar = MessageBar(group, framed=True, accessible_name="Why the network is unsure")
         self.truth_label = QLabel(group)
         self.truth_label.setWordWrap(True)
         self.probability_bars = ProbabilityBars(parent=group)
         column.addWidget(self.prediction_label)
+        column.addWidget(self.unsure_bar)
         column.addWidget(self.truth_label)
         column.addSpacing(8)
         column.addWidget(self.probability_bars)
@@ -275,6 +315,11 @@ class ClassifyTab(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(1100, 640)
+
+    @property
+    def unsure(self) -> bool:
+        """Whether the answer shown is "not sure"."""
+        return self.unsure_bar.isVisibleTo(self)
 
     # ------------------------------------------------------------------ drawing
     @Slot()
@@ -318,15 +363,16 @@ class ClassifyTab(QWidget):
     def classify_canvas(self) -> None:
         """Canvas pixels -> the 28x28 input -> image_state (which updates the results)."""
         self._classify_throttle.cancel()
+        pixels = self.canvas.pixels()
         try:
-            prepared = prepare_pixels(self.canvas.pixels())
+            prepared = prepare_pixels(pixels)
         except EmptyImageError:
             self.image_state.set_image(None, CANVAS_SOURCE, NOTHING_TO_CLASSIFY)
             return
         except ImageError as exc:
             self.image_state.set_image(None, CANVAS_SOURCE, str(exc))
             return
-        self.image_state.set_image(prepared.image, CANVAS_SOURCE)
+        self.image_state.set_image(prepared.image, CANVAS_SOURCE, picture=pixels, prepared=prepared)
 
     # ------------------------------------------------------------------ pictures
     @Slot()
@@ -359,25 +405,26 @@ class ClassifyTab(QWidget):
         return True
 
     @Slot(object)
-    def _show_picture_file(self, opened: tuple[Path, PreparedImage, QImage]) -> None:
-        path, prepared, preview = opened
+    def _show_picture_file(self, opened: tuple[Path, PreparedImage, np.ndarray]) -> None:
+        path, prepared, picture = opened
         log.info("classifying file %s", path)
-        self._show_picture(prepared.image, preview, ImageSource("file", path.name))
+        self._show_picture(prepared, picture, ImageSource("file", path.name))
 
     def open_qimage(self, image: QImage, source: ImageSource) -> bool:
         """Classify a picture from the clipboard or a drop."""
         if image is None or image.isNull():
             self.show_error(f"The {source.kind} holds no picture that can be read")
             return False
-        if max(image.width(), image.height()) > WORKING_SIZE:  # as the core does for files: less work
-            image = image.scaled(WORKING_SIZE, WORKING_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+        if max(image.width(), image.height()) > PHOTO_SIZE:  # as the core does for files: less work
+            image = image.scaled(PHOTO_SIZE, PHOTO_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)
+        picture = qimage_to_rgba(image)
         try:
-            prepared = prepare_pixels(qimage_to_rgba(image))
+            prepared = prepare_pixels(picture, photo=True)  # a photo: the item is found by segmentation
         except ImageError as exc:
             self.show_error(f"The {source.description}: {exc}")
             return False
-        self._show_picture(prepared.image, image, source)
+        self._show_picture(prepared, picture, source)
         return True
 
     @Slot()
@@ -412,21 +459,22 @@ class ClassifyTab(QWidget):
         event.acceptProposedAction()
         self.open_mime_data(event.mimeData(), "drop")
 
-    def _show_picture(self, image28: np.ndarray, picture: QImage, source: ImageSource, crisp: bool = False) -> None:
-        """Show ``picture`` in place of the canvas and make its 28x28 version the current image."""
+    def _show_picture(self, prepared: PreparedImage, picture: np.ndarray, source: ImageSource) -> None:
+        """Make a photo's 28x28 version the current image; the picture view then shows it with its outline."""
         self.clear_error()
-        self._display_picture(picture, source, crisp)
-        self.image_state.set_image(image28, source)
+        self.image_state.set_image(prepared.image, source, picture=picture, prepared=prepared)
 
-    def _display_picture(self, picture: QImage, source: ImageSource, crisp: bool) -> None:
-        ratio = self.devicePixelRatioF()
-        side = round(LOGICAL_SIZE * ratio) - 2  # inside the frame
-        mode = Qt.TransformationMode.FastTransformation if crisp else Qt.TransformationMode.SmoothTransformation
-        pixmap = QPixmap.fromImage(picture.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode))
-        pixmap.setDevicePixelRatio(ratio)
-        self.picture_view.setPixmap(pixmap)
+    def _display_picture(self) -> None:
+        """Show the current image's picture with the found item outlined, or the 28x28 image itself."""
+        picture, prepared = self.image_state.picture, self.image_state.prepared
+        if picture is None:  # a dataset image (here or from another tab): its own square pixels
+            self.picture_view.set_picture(to_grey_qimage(self.image_state.image), crisp=True)
+        else:
+            image = rgba_to_qimage(picture) if picture.ndim == 3 else to_grey_qimage(picture)
+            outlines = prepared.outlines if prepared is not None else ()
+            size = prepared.picture_size if prepared is not None else None
+            self.picture_view.set_picture(image, outlines, size)
         self.input_stack.setCurrentWidget(self.picture_view)
-        self._picture_source = source
 
     # ------------------------------------------------------------------ test images
     @Slot()
@@ -448,9 +496,8 @@ class ClassifyTab(QWidget):
             self.show_test_image(index)
 
     def show_test_image(self, index: int) -> None:
-        dataset = self.data_state.dataset
-        image, source = dataset_image(dataset, "test", index)
-        self._show_picture(image, to_grey_qimage(dataset.test_images[index]), source, crisp=True)
+        self.clear_error()
+        self.image_state.set_image(*dataset_image(self.data_state.dataset, "test", index))
 
     # ------------------------------------------------------------------ results
     @Slot()
@@ -462,19 +509,20 @@ class ClassifyTab(QWidget):
         image, source = self.image_state.image, self.image_state.source
         self.network_input_view.set_image(image)
         if source is not None and source.kind == "canvas":
-            self.input_stack.setCurrentWidget(self.canvas)
-        elif source is not None and image is not None and source is not self._picture_source:
-            # Chosen elsewhere (e.g. the Dataset tab): show the 28x28 image itself.
-            self._display_picture(to_grey_qimage(image), source, crisp=True)
+            self.input_stack.setCurrentWidget(self.canvas)  # the canvas itself is the picture
+        elif source is not None and image is not None:
+            self._display_picture()
         self.source_label.setText(self._describe_source(source))
         self.inspect_button.setEnabled(image is not None)
         self.refresh_prediction()
 
     def _describe_source(self, source: ImageSource | None) -> str:
         if source is None or source.kind == "canvas":
-            return "Draw with the mouse or a pen. Drop or paste a picture to classify it instead."
+            return DRAWING_HINT
         if source.kind == "dataset":
             return f"Fashion-MNIST {source.description}"
+        if self.picture_view.has_outline and self.input_stack.currentWidget() is self.picture_view:
+            return f"{source.description}: {OUTLINE_CAPTION}"
         return source.description
 
     @Slot()
@@ -483,6 +531,7 @@ class ClassifyTab(QWidget):
         image, source = self.image_state.image, self.image_state.source
         true_label = source.true_label if source is not None else None
         self.truth_label.setText("" if true_label is None else f"True class: {config.CLASS_NAMES[true_label]}")
+        self.unsure_bar.clear()
         if not self.model_state.ready:
             self.prediction_label.setText(LOADING_MODEL if self.model_state.loading else NO_MODEL)
             self.probability_bars.set_probabilities(None)
@@ -498,8 +547,12 @@ class ClassifyTab(QWidget):
             self.prediction_label.setText(f"Classification failed: {exc}")
             self.probability_bars.set_probabilities(None)
             return
-        self.prediction_label.setText(f"{prediction.label} – {prediction.confidence:.0%}")
-        self.probability_bars.set_probabilities(prediction.probabilities, true_label)
+        if prediction.unsure:
+            self.prediction_label.setText(unsure_headline(prediction))
+            self.unsure_bar.show_message(hint_text(prediction, source), "information")
+        else:
+            self.prediction_label.setText(f"{prediction.label} – {prediction.confidence:.0%}")
+        self.probability_bars.set_probabilities(prediction.probabilities, true_label, dimmed=prediction.unsure)
         if true_label is not None:
             verdict = "✓ correct" if prediction.index == true_label else "✗ wrong"
             self.truth_label.setText(f"True class: {config.CLASS_NAMES[true_label]} – {verdict}")
