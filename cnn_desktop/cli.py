@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_export.add_argument("--csv", type=Path, required=True, metavar="FILE", help="the CSV file to write ('-': stdout)")
     runs_export.add_argument("--epochs", action="store_true", help="one row per run and epoch (the curves)")
     runs_export.add_argument("ids", nargs="*", type=_positive_int, metavar="ID", help="only these runs (default: all)")
+    commands.add_parser("devices", help="the devices TensorFlow sees here (what train --devices can use)")
     export = commands.add_parser(
         "export", help="export a model as TFLite, ONNX or a TensorFlow SavedModel, checked before it is written",
         description="Write the model in another format; the export is loaded back with its own runtime and "
@@ -445,6 +446,18 @@ def cmd_evaluate(args) -> int:
         print(json.dumps(result.to_dict()))
     else:
         print(f"Test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} on {result.n:,} images")
+    return EXIT_OK
+
+
+def cmd_devices(args) -> int:
+    import_tensorflow_quietly()
+    import tensorflow as tf
+
+    from cnn_desktop.core.devices import describe_machine
+
+    print(describe_machine())
+    for device in tf.config.list_logical_devices():
+        print(f"  {device.name} ({device.device_type})")
     return EXIT_OK
 
 
@@ -750,7 +763,8 @@ def _print_examples(store, *, as_json: bool) -> None:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "classify": cmd_classify, "summary": cmd_summary,
-            "runs": cmd_runs, "explain": cmd_explain, "examples": cmd_examples, "export": cmd_export}
+            "runs": cmd_runs, "explain": cmd_explain, "examples": cmd_examples, "export": cmd_export,
+            "devices": cmd_devices}
 
 
 def configure_logging(verbose: bool) -> None:

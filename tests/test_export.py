@@ -107,11 +107,19 @@ def _run_cli(*args):
 
 
 def test_cli_export_onnx_then_hostile_folder(default_model_path, tmp_path):
-    out = tmp_path / "fashion.onnx"
+    out = tmp_path / "default.onnx"
     done = _run_cli("export", "--format", "onnx", "--model", default_model_path, "--out", out)
     assert done.returncode == 0, done.stderr
     assert out.is_file()
     assert re.search(r"agreement (100\.0|99\.[5-9])% with the Keras model on 1,000 test images", done.stdout)
+    # The README's example classifies with that file and only numpy + onnxruntime (ten lines at most).
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    example = readme.split("only numpy and onnxruntime:\n\n```python\n", 1)[1].split("```", 1)[0]
+    assert len(example.strip().splitlines()) <= 10 and "import gzip, numpy as np, onnxruntime as ort" in example
+    ran = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert [line.split()[0] for line in ran.stdout.splitlines()] == ["Ankle", "Pullover", "Trouser", "Trouser",
+                                                                     "Shirt"]  # the first five test labels
     # /proc takes no new files, even for root: one line, nothing left behind.
     refused = _run_cli("export", "--format", "tflite", "--model", default_model_path, "--out", "/proc/fashion.tflite")
     assert refused.returncode == 1
