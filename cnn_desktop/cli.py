@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show = runs_commands.add_parser("show", help="one run's details and per-epoch metrics")
     runs_show.add_argument("run_id", type=_positive_int, metavar="ID")
     runs_show.add_argument("--json", action="store_true", help="the whole record as JSON")
+    runs_import = runs_commands.add_parser(
+        "import", help="add runs trained elsewhere (a headless server) from their models' cards")
+    runs_import.add_argument("models", nargs="+", type=Path, metavar="MODEL.keras",
+                             help="a model copied with its .card.json")
     runs_export = runs_commands.add_parser("export", help="write the runs (or their curves) as CSV")
     runs_export.add_argument("--csv", type=Path, required=True, metavar="FILE", help="the CSV file to write ('-': stdout)")
     runs_export.add_argument("--epochs", action="store_true", help="one row per run and epoch (the curves)")
@@ -604,6 +608,15 @@ def cmd_runs(args) -> int:
                     print(json.dumps({**asdict(run), "tensorboard_dir": str(run.tensorboard_dir)}, indent=2))
                 else:
                     _print_run(run)
+            elif args.runs_command == "import":
+                from cnn_desktop.core.run_import import RunImportError, import_run
+
+                for model_path in args.models:
+                    try:
+                        run_id = import_run(store, model_path)
+                    except RunImportError as exc:
+                        raise CliError(str(exc)) from None
+                    print(f"Imported {model_path} as run {run_id} (cnn-desktop runs show {run_id})")
             else:
                 runs = store.list_runs()
                 if args.ids:

@@ -112,6 +112,17 @@ def test_headless_train_writes_json_lines_and_the_model(tmp_path):
 
     card = read_card(out)
     assert len(card["history"]["val_accuracy"]) == 2 and card["devices"] == "1"
+    # ... and `runs import` makes it a run of this machine's history (the Runs tab shows its curves), once.
+    laptop = {"CNN_DESKTOP_DATA_HOME": str(tmp_path / "laptop")}
+    imported = _run_cli("runs", "import", out, env=laptop)
+    assert imported.returncode == 0, imported.stderr
+    run_id = int(imported.stdout.split(" as run ")[1].split()[0])
+    shown = json.loads(_run_cli("runs", "show", run_id, "--json", env=laptop).stdout)
+    assert shown["status"] == "finished" and shown["model_path"] == str(out)
+    assert [epoch["val_accuracy"] for epoch in shown["epochs"]] == pytest.approx(card["history"]["val_accuracy"])
+    assert shown["test_accuracy"] == pytest.approx(saved["test_accuracy"])
+    again = _run_cli("runs", "import", out, env=laptop)
+    assert again.returncode == 1 and f"already in the run history as run {run_id}" in again.stderr
 
 
 def test_cli_refuses_devices_it_cannot_have_in_one_line(tmp_path):
