@@ -33,7 +33,9 @@ from cnn_desktop.core.preprocessing import (PHOTO_SIZE, SUPPORTED_SUFFIXES, Empt
                                             prepare_pixels)
 from cnn_desktop.gui.widgets.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
 from cnn_desktop.gui.widgets.correction_button import CorrectionButton
+from cnn_desktop.gui.state.explanation_state import ExplanationState
 from cnn_desktop.gui.state.image_state import ImageSource, dataset_image
+from cnn_desktop.gui.widgets.explanation_panel import ExplanationPanel
 from cnn_desktop.gui.widgets.message_bar import MessageBar
 from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 from cnn_desktop.gui.widgets.network_input_view import NetworkInputView
@@ -124,9 +126,12 @@ def hint_text(prediction: Prediction, source: ImageSource | None) -> str:
 class ClassifyTab(QWidget):
     showTabRequested = Signal(str)  # ask the window to show a tab ("classify" or "inspect") for the image
 
-    def __init__(self, model_state, image_state, data_state, parent=None):
+    def __init__(self, model_state, image_state, data_state, parent=None, explanation_state=None):
         super().__init__(parent)
         self.model_state, self.image_state, self.data_state = model_state, image_state, data_state
+        # Why the network says what it says (shared with the Inspect tab when the window hands one in).
+        self._owns_explanation_state = explanation_state is None
+        self.explanation_state = explanation_state or ExplanationState(model_state, image_state, self)
 
         self._classify_throttle = Throttle(self.classify_canvas, CLASSIFY_INTERVAL_MS, self)
         # Files chosen in the dialog or dropped are decoded in a worker: a huge picture takes seconds (issue 13).
@@ -310,6 +315,11 @@ class ClassifyTab(QWidget):
         column.addWidget(self.probability_bars)
         self.correction_button = CorrectionButton(group)  # what it stores is wired by the window (My examples)
         column.addWidget(self.correction_button)
+        explanation_group = QGroupBox("Why? What in the picture made it say so", group)
+        self.explanation_panel = ExplanationPanel(self.explanation_state, explanation_group)
+        self.explanation_panel.connect_probability_bars(self.probability_bars)
+        QVBoxLayout(explanation_group).addWidget(self.explanation_panel)
+        column.addWidget(explanation_group)
         column.addStretch(1)
         return group
 
@@ -571,9 +581,11 @@ class ClassifyTab(QWidget):
         return self.error_bar.text() if self.error_bar.isVisibleTo(self) else ""
 
     def stop_and_wait(self) -> None:
-        """Stop the pending live classification and the decoding of a picture file."""
+        """Stop the pending live classification, the decoding of a picture file and the explanation."""
         self._classify_throttle.cancel()
         self._picture_task.stop_and_wait()
+        if self._owns_explanation_state:
+            self.explanation_state.stop_and_wait()
 
 
 def _local_files(mime: QMimeData | None) -> list[str]:

@@ -22,7 +22,11 @@ from cnn_desktop import config
 from cnn_desktop.core.convolution_demo import ConvolutionLayer, keras_convolution
 from cnn_desktop.core.receptive_field import ReceptiveField, keras_layer_geometries, receptive_fields
 from cnn_desktop.core.inference import LayerInfo
+from cnn_desktop.gui.state.explanation_state import ExplanationState
+from cnn_desktop.gui.state.filter_pattern_state import FilterPatternState
+from cnn_desktop.gui.widgets.explanation_panel import ExplanationPanel
 from cnn_desktop.gui.widgets.feature_map_grid import FeatureMapGrid
+from cnn_desktop.gui.widgets.filter_pattern_view import FilterPatternView
 from cnn_desktop.gui.widgets.filter_grid import FilterGrid
 from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
 from cnn_desktop.gui.widgets.how_it_works_panel import HowItWorksPanel
@@ -95,6 +99,18 @@ class InspectTab(QWidget):
         self.pages.addTab(maps_page, "&Feature maps")
         self.pages.addTab(self.filters, "Fi&lters")
         self.pages.addTab(self.how_it_works, "&How it works")
+        self.explanation_state = ExplanationState(model_state, image_state, self)
+        self.explanation_panel = ExplanationPanel(self.explanation_state)
+        self.pages.addTab(self.explanation_panel, "&Why?")
+        self.pages.setTabToolTip(3, "Which parts of the image made the network choose its class (Grad-CAM, "
+                                    "occlusion, SmoothGrad, integrated gradients)")
+        self.filter_pattern_state = FilterPatternState(model_state, data_state, self)
+        self.filter_patterns = FilterPatternView(self.filter_pattern_state)
+        self.pages.addTab(self.filter_patterns, "What a filter look&s for")
+        self.pages.setTabToolTip(4, "The input pattern that excites a filter most, and the test images that do")
+        # A filter clicked among the filters, or a conv layer's feature map clicked, is the filter shown there.
+        self.filters.grid.mapClicked.connect(self._choose_filter)
+        self.feature_maps.mapClicked.connect(self._choose_filter)
         self.pages.setTabToolTip(0, "What each channel of the selected layer detects in the image")
         self.pages.setTabToolTip(1, "The learned 3×3 kernels of the selected convolution layer")
         self.pages.setTabToolTip(2, "Convolution, padding, pooling and flattening on small numbers you can edit")
@@ -306,6 +322,14 @@ class InspectTab(QWidget):
         self._enlarged_channel = channel
         self._enlarge(layer, channel, (row, col))
 
+    @Slot(int, int, int)
+    def _choose_filter(self, channel: int, *_pixel) -> None:
+        layer = self.layer_list.selected_layer()
+        if layer is not None:
+            self.filter_pattern_state.select(layer.name, channel)
+
     def stop_and_wait(self) -> None:
-        """Nothing runs in a thread here (a forward pass takes milliseconds); just stop the pending refresh."""
+        """Stop the pending refresh, the explanation and the filter pattern in progress."""
         self._refresh_throttle.cancel()
+        self.explanation_state.stop_and_wait()
+        self.filter_pattern_state.stop_and_wait()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGroupBox, QHB
 
 from cnn_desktop.core import convolution_demo as demo
 from cnn_desktop.core.convolution_demo import format_number
+from cnn_desktop.core.explain import METHOD_DESCRIPTIONS, METHOD_TITLES, METHODS
 
 # Our own example: a bright band over a dark one (a horizontal edge) ...
 DEFAULT_INPUT = np.array([[9, 8, 9, 7],
@@ -250,10 +251,21 @@ class HowItWorksPanel(QScrollArea):
         flatten_layout.addWidget(self.flat_output)
         flatten_layout.addWidget(self.flatten_explanation)
 
+        # 5. explanations: what the overlays in the Classify tab and on the "Why?" page show
+        explain_group = QGroupBox("5 · Why did it say that? Four ways to explain a prediction")
+        explain_layout = QVBoxLayout(explain_group)
+        explain_layout.addWidget(_paragraph(
+            "Each method colours the 28×28 input by how much each part of it mattered for one class: the "
+            "predicted class, or any class you click in the probability bars."))
+        self.method_explanations = [_paragraph(f"<b>{METHOD_TITLES[method]}.</b> {METHOD_DESCRIPTIONS[method]}")
+                                    for method in METHODS]
+        for paragraph in self.method_explanations:
+            explain_layout.addWidget(paragraph)
+
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.message)
-        for group in (valid_group, same_group, pool_group, flatten_group):
+        for group in (valid_group, same_group, pool_group, flatten_group, explain_group):
             layout.addWidget(group)
         layout.addStretch(1)
         self.setWidget(content)

@@ -10,8 +10,8 @@ class stands out as the answer.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent, QPalette
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnn_desktop import config
@@ -28,11 +28,14 @@ def format_percent(probability: float) -> str:
 
 
 class ProbabilityBars(QWidget):
+    classClicked = Signal(int)  # the user clicked a class's row (e.g. to ask why, or why not, that class)
+
     def __init__(self, class_names=config.CLASS_NAMES, parent=None):
         super().__init__(parent)
         self.class_names = tuple(class_names)
         self._probabilities: np.ndarray | None = None
         self._true_index: int | None = None
+        self._marked_index: int | None = None  # a class drawn with a frame (the class being explained)
         self._dimmed = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Class probabilities")
@@ -68,6 +71,27 @@ class ProbabilityBars(QWidget):
         self._dimmed = bool(dimmed) and probabilities is not None
         self._describe()
         self.update()
+
+    def set_marked_index(self, index: int | None) -> None:
+        """Frame the row of class ``index`` (None: no frame)."""
+        if index != self._marked_index:
+            self._marked_index = index
+            self.update()
+
+    @property
+    def marked_index(self) -> int | None:
+        return self._marked_index
+
+    def class_at(self, y: float) -> int | None:
+        """The class whose row is at height ``y`` (widget coordinates), or None."""
+        row = int(y // self._row_height())
+        return row if 0 <= y and row < len(self.class_names) else None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        index = self.class_at(event.position().y())
+        if event.button() == Qt.MouseButton.LeftButton and index is not None:
+            self.classClicked.emit(index)
+        super().mousePressEvent(event)
 
     def _describe(self) -> None:
         """The numbers as text, for the tooltip and screen readers."""
@@ -131,6 +155,11 @@ class ProbabilityBars(QWidget):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
             painter.drawRoundedRect(track, 3, 3)
+            if index == self._marked_index:
+                painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRoundedRect(QRectF(1, y + 1, self.width() - 2, row_height - 2), 4, 4)
+                painter.setPen(Qt.PenStyle.NoPen)
             if self._probabilities is None:
                 continue
             probability = float(self._probabilities[index])
