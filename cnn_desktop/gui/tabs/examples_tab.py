@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListView,
+from PySide6.QtCore import QStandardPaths, Qt, Slot
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QListView,
                                QMenu, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -104,7 +105,11 @@ class ExamplesTab(QWidget):
         self.report_table.setHorizontalHeaderLabels(["before", "after"])
         self.report_table.setVerticalHeaderLabels(["Official test set", "Your held-out examples"])
         self.report_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.report_table.horizontalHeader().setStretchLastSection(True)
+        self.report_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.report_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.report_table.setMaximumHeight(  # two rows and the header, no empty space below
+            self.report_table.horizontalHeader().sizeHint().height() + 2 * self.report_table.verticalHeader()
+            .defaultSectionSize() + 2 * self.report_table.frameWidth())
         self.report_table.setAccessibleName("Accuracy before and after teaching")
         self.report_label = QLabel(teach_group)
         self.report_label.setWordWrap(True)
