@@ -179,14 +179,15 @@ class MainWindow(QMainWindow):
             check_model_file(path)  # never blocks: a FIFO or device is refused here, not in the loader
         except ModelFileError as exc:
             if Path(path) != config.default_model_path():
-                self._fall_back_to_bundled_model(str(exc))
+                self._fall_back_to_bundled_model(Path(path), str(exc))
                 return
         self.load_model(path)
 
-    def _fall_back_to_bundled_model(self, reason: str) -> None:
-        log.warning("model at start not usable (%s); using the bundled model", reason)
-        self._fallback_reason = reason
-        self.settings.remove(keys.LAST_MODEL)
+    def _fall_back_to_bundled_model(self, unusable: Path, reason: str) -> None:
+        log.warning("model %s not usable (%s); using the bundled model", unusable, reason)
+        self._fallback_reason = reason.rstrip(".")
+        if self.settings.get_str(keys.LAST_MODEL, "") == str(unusable):
+            self.settings.remove(keys.LAST_MODEL)  # not tried again at the next start
         self.load_model(config.default_model_path())
 
     def load_model(self, path: Path) -> None:
@@ -201,7 +202,7 @@ class MainWindow(QMainWindow):
             self.settings.set(keys.LAST_MODEL, str(path))
         if self._fallback_reason:
             self.message_bar.show_message(
-                f"The last model could not be used ({self._fallback_reason}); using the bundled model instead.",
+                f"The model could not be used: {self._fallback_reason}. Using the bundled model instead.",
                 "warning")
             self._fallback_reason = ""
         accuracy = self.model_state.card.get("test_accuracy")
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         bundled = config.default_model_path()
         if not self.model_state.ready and not self._fallback_reason and self._loading_path != bundled \
                 and bundled.is_file():
-            self._fall_back_to_bundled_model(message)  # e.g. the remembered model is damaged: never stay empty
+            self._fall_back_to_bundled_model(self._loading_path, message)  # never stay without a model
             return
         self._fallback_reason = ""
         if self.model_state.ready:

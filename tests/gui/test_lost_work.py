@@ -214,7 +214,7 @@ def damaged_copy(source: Path, folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["damaged", "missing", "fifo"])
+@pytest.mark.parametrize("kind", ["damaged", "missing", "fifo", "endless name"])
 def test_an_unusable_last_model_falls_back_to_the_bundled_one(qtbot, fresh_settings, quick_model_path, tmp_path,
                                                               kind):
     from cnn_desktop.gui import settings as keys
@@ -223,7 +223,8 @@ def test_an_unusable_last_model_falls_back_to_the_bundled_one(qtbot, fresh_setti
 
     path = {"damaged": lambda: damaged_copy(quick_model_path, tmp_path),
             "missing": lambda: tmp_path / "gone.keras",
-            "fifo": lambda: (os.mkfifo(tmp_path / "f.keras"), tmp_path / "f.keras")[1]}[kind]()
+            "fifo": lambda: (os.mkfifo(tmp_path / "f.keras"), tmp_path / "f.keras")[1],
+            "endless name": lambda: tmp_path / ("a" * 5000 + ".keras")}[kind]()
     open_settings().set(keys.LAST_MODEL, str(path))
     window = MainWindow()
     qtbot.addWidget(window)
@@ -235,6 +236,8 @@ def test_an_unusable_last_model_falls_back_to_the_bundled_one(qtbot, fresh_setti
         assert window.model_state.ready and "loading" not in window.windowTitle().lower()
         bar = window.message_bar
         assert bar.kind == "warning" and "bundled model" in bar.text() and path.name in bar.text()
+        # A hostile path in a message does not stretch the window beyond any screen.
+        assert window.minimumSizeHint().width() < 1600
         assert open_settings().get_str(keys.LAST_MODEL, "") == ""  # not tried again at the next start
     finally:
         window.close_without_asking()

@@ -7,9 +7,22 @@ came to, a picture that cannot be used.
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QToolButton,
                                QVBoxLayout, QWidget)
+
+# A run of text without a break longer than this (a hostile path) is shortened in the middle when shown: a label
+# cannot wrap inside it, so it would make the bar, and the whole window, as wide as the run.
+LONGEST_UNBROKEN = 100
+_UNBROKEN_RUN = re.compile(r"\S{%d,}" % (LONGEST_UNBROKEN + 1))
+
+
+def shorten_unbroken_runs(text: str) -> str:
+    half = LONGEST_UNBROKEN // 2
+    return _UNBROKEN_RUN.sub(lambda run: run[0][:half - 1] + "…" + run[0][-half:], text)
+
 
 ICONS = {"information": QStyle.StandardPixmap.SP_MessageBoxInformation,
          "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
@@ -31,6 +44,7 @@ class MessageBar(QFrame):
         if framed:
             self.setFrameShape(QFrame.Shape.StyledPanel)
         self._kind = ""
+        self._text = ""
         self._icon = QLabel(self)
         self._icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         self._label = QLabel(self)
@@ -69,7 +83,10 @@ class MessageBar(QFrame):
         self.action_button.setVisible(bool(action))
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         self._icon.setPixmap(self.style().standardIcon(ICONS[kind]).pixmap(size, size))
-        self._label.setText(text)
+        self._text = text
+        shown = shorten_unbroken_runs(text)
+        self._label.setText(shown)
+        self._label.setToolTip(text if shown != text else "")
         self._label.setAccessibleDescription(kind)
         self._kind = kind
         self.show()
@@ -82,7 +99,8 @@ class MessageBar(QFrame):
         self.hide()
 
     def text(self) -> str:
-        return self._label.text()
+        """The message in full (what is shown may have long paths shortened)."""
+        return self._text if self._kind else ""
 
     @property
     def kind(self) -> str:
