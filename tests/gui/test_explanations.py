@@ -285,3 +285,22 @@ def test_inspect_shows_the_explanation_and_what_a_chosen_filter_looks_for(qtbot,
     inspect.filters.grid.mapClicked.emit(5, 0, 0)
     assert (state.layer, state.filter_index) == (layer, 5)
     qtbot.waitUntil(lambda: state.pattern is not None and state.pattern.filter_index == 5, timeout=TIMEOUT_MS)
+
+
+def test_closing_the_window_ends_the_work_in_progress_and_showing_it_again_recomputes(qtbot, classify, dataset):
+    from cnn_desktop.gui.concurrency.task_runner import TaskRunner
+
+    state, panel = classify.explanation_state, classify.explanation_panel
+    classify.show_test_image(first_test_image_of(dataset, BAG))
+    wait_for_explanation(qtbot, state)
+    panel.patch_spin.setValue(2)
+    panel.stride_spin.setValue(1)  # 27 rows of 27 patches: still running when the window closes
+    choose_method(panel, OCCLUSION)
+    qtbot.waitUntil(lambda: state.running, timeout=TIMEOUT_MS)
+    classify.close()  # a thread still running when its QThread is deleted would abort the program
+    assert not state.running
+    runners = state.findChildren(TaskRunner)
+    assert runners and not any(runner.is_running() for runner in runners)
+    classify.show()
+    explained = wait_for_explanation(qtbot, state, lambda e: e.explanation.method == OCCLUSION)
+    assert explained.explanation.options == {"patch_size": 2, "stride": 1}

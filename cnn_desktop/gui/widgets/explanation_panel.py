@@ -58,6 +58,8 @@ class ExplanationPanel(QWidget):
         self.layer_choice.setToolTip("The convolution whose feature maps Grad-CAM reads: the last one gives coarse "
                                      "areas, earlier ones finer detail")
         self.layer_label.setBuddy(self.layer_choice)
+        for combo in (self.method_choice, self.layer_choice):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.patch_label = QLabel("&Patch:", self)
         self.patch_spin = QSpinBox(self)
         self.patch_spin.setRange(1, config.IMAGE_SIZE)
