@@ -125,3 +125,16 @@ def test_cli_export_onnx_then_hostile_folder(default_model_path, tmp_path):
     assert refused.returncode == 1
     assert refused.stderr.strip().count("\n") == 0 and refused.stderr.startswith("cnn-desktop: error:")
     assert "/proc" in refused.stderr
+
+
+def test_onnx_without_its_tools_says_how_to_get_them(default_model, check_data, tmp_path, monkeypatch):
+    """The packaged app leaves ONNX Runtime out: an ONNX export there says what to install, in one line."""
+    import importlib.util
+
+    images, labels, _ = check_data
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "onnxruntime" else real_find_spec(name, *args))
+    with pytest.raises(ExportError, match=r"needs onnxruntime: pip install \"cnn-desktop\[export\]\"") as info:
+        export_model(default_model, tmp_path / "m.onnx", "onnx", check_images=images[:10], check_labels=labels[:10])
+    assert "\n" not in str(info.value) and list(tmp_path.iterdir()) == []

@@ -215,6 +215,15 @@ _WRITERS = {"tflite": _write_tflite, "onnx": _write_onnx, "savedmodel": _write_s
 PREDICTORS = {"tflite": tflite_predictor, "onnx": onnx_predictor, "savedmodel": savedmodel_predictor}
 
 
+def _require_onnx_tools() -> None:
+    import importlib.util
+
+    missing = [name for name in ("tf2onnx", "onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ExportError(f"ONNX export needs {', '.join(missing)}: pip install \"cnn-desktop[export]\" "
+                          "(the packaged app exports tflite and savedmodel)")
+
+
 def _temporary_target(path: Path, export_format: str) -> Path:
     """A new, unused name beside the destination (same file system, so the final rename is atomic)."""
     if export_format == "savedmodel":
@@ -253,6 +262,8 @@ def export_model(model, path: Path | str, export_format: str, *, check_images: n
         raise ExportError(f"unknown quantisation {quantize!r}; choose one of {', '.join(QUANTIZE_CHOICES)}")
     if quantize is not None and export_format != "tflite":
         raise ExportError(f"int8 quantisation is offered for tflite only, not {export_format}")
+    if export_format == "onnx":
+        _require_onnx_tools()
     check_images = np.asarray(check_images, dtype=np.float32)
     check_labels = np.asarray(check_labels)
     if len(check_images) == 0 or len(check_images) != len(check_labels):
