@@ -15,8 +15,8 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from cnn_desktop import config
-from cnn_desktop.core.explain import (GRADCAM, INTEGRATED_GRADIENTS, METHOD_DESCRIPTIONS, METHODS, OCCLUSION,
-                                      SMOOTHGRAD)
+from cnn_desktop.core.explain import (GRADCAM, INTEGRATED_GRADIENTS, METHOD_DESCRIPTIONS, METHOD_TITLES, METHODS,
+                                      OCCLUSION, SMOOTHGRAD)
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageState
 from cnn_desktop.gui.state.model_state import ModelState
@@ -263,6 +263,9 @@ def test_inspect_shows_the_explanation_and_what_a_chosen_filter_looks_for(qtbot,
     inspect.pages.setCurrentWidget(inspect.explanation_panel)
     explained = wait_for_explanation(qtbot, inspect.explanation_state)
     assert explained.explanation.predicted_name == "Bag" and inspect.explanation_panel.shows_overlay
+    # "How it works" explains each method in plain words, beside the overlays.
+    paragraphs = [label.text() for label in inspect.how_it_works.method_explanations]
+    assert [text.split("</b>")[0] for text in paragraphs] == [f"<b>{METHOD_TITLES[m]}." for m in METHODS]
 
     state, view = inspect.filter_pattern_state, inspect.filter_patterns
     inspect.pages.setCurrentWidget(view)
