@@ -406,3 +406,14 @@ def test_with_no_usable_model_at_all_the_window_says_so_instead_of_loading_forev
         for box in open_messages(window):
             box.close()
         window.close_without_asking()
+
+
+def test_training_cannot_start_while_a_model_file_loads(qtbot, make_window, quick_model_path):
+    """A model arriving during a run would be overwritten by the run's epoch snapshots (and lost on Stop)."""
+    window = make_window(quick_model_path)
+    start = window.train_tab.start_button
+    assert start.isEnabled()
+    with qtbot.waitSignal(window.model_state.loaded, timeout=60_000):
+        window.load_model(quick_model_path)
+        assert window.model_state.loading and not start.isEnabled()
+    assert start.isEnabled()

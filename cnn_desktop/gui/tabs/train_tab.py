@@ -102,6 +102,7 @@ class TrainTab(QWidget):
         self.data_state.failed.connect(self._update_controls)
         self.data_state.loadingChanged.connect(self._update_controls)
         self.model_state.modelChanged.connect(self._update_controls)
+        self.model_state.loadingChanged.connect(self._update_controls)
         self.model_state.saved.connect(lambda path: self.message.show_message(f"Saved the model to {path}.",
                                                                               "information"))
         controller.started.connect(self._on_started)
@@ -184,7 +185,8 @@ class TrainTab(QWidget):
             self.data_message.show_message("Loading the Fashion-MNIST dataset…", "information")
         self.form.set_training(training, can_continue=self.model_state.model is not None)
         self.form.refresh_devices()  # once TensorFlow is loaded (with the first model)
-        self.start_button.setEnabled(not training and data_ready and self._form_valid)
+        # Not while a model file loads: it would replace the run's epoch snapshots, and Stop could not give it back.
+        self.start_button.setEnabled(not training and data_ready and self._form_valid and not self.model_state.loading)
         self.stop_button.setEnabled(training and not self.controller.is_stopping)
         self.load_button.setEnabled(not training)
         self.save_button.setEnabled(self.model_state.model is not None)
