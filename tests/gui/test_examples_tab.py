@@ -29,6 +29,7 @@ def drawing_path(number: int) -> Path:
 
 
 def choose(qtbot, window, label: int) -> None:
+    window.tabs.setCurrentWidget(window.classify_tab)  # where the user sees the wrong answer
     button = window.classify_tab.correction_button
     assert button.isEnabled() and button.isVisibleTo(window)
     button.class_actions[label].trigger()
@@ -65,6 +66,9 @@ def test_examples_tab_import_delete_relabel_export(qtbot, main_window, tmp_path)
     window = main_window
     state, tab = window.examples_state, window.examples_tab
     window.tabs.setCurrentWidget(tab)
+    assert not tab.teach_button.isEnabled() and not tab.export_button.isEnabled()
+    assert not state.teach()  # nothing to teach: said, not started
+    assert "no examples yet" in tab.message_bar.text() and not window.training_controller.is_training
     folder = tmp_path / "pictures"
     for sub, numbers in {"ankle-boot": (72, 73, 74), "Sneakers": (56, 57), "8": (64,)}.items():
         (folder / sub).mkdir(parents=True)
