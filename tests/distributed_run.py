@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -53,7 +54,12 @@ def main() -> None:
 
     session = TrainingSession(TrainingConfig(preset="fast", epochs=3, limit=limit, seed=0, validation="split",
                                              devices="all"), data=data, listener=stop_early)
-    result = session.run()
+    # In a worker thread, as the app runs it (the GUI thread stays free).
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=session.run()))
+    worker.start()
+    worker.join()
+    result = outcome["result"]
     report["cancelled"] = {"status": result.status, "epochs_completed": result.epochs_completed,
                            "steps_before_stop": seen[-1] if seen else None, "steps_per_epoch": -(-int(limit * 0.9) // 128)}
     store = RunStore(runs_dir)
