@@ -23,17 +23,12 @@ as it is.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import io
 import json
 import logging
 import os
-import sqlite3
-import threading
-import time
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -42,10 +37,11 @@ import numpy as np
 from PIL import Image
 
 from cnn_desktop import config
+from cnn_desktop.core.sqlite_database import SqliteDatabase, app_data_dir
+from cnn_desktop.core.sqlite_database import now_iso as _now_iso
 
 log = logging.getLogger(__name__)
 
-DATA_HOME_ENV_VAR = "CNN_DESKTOP_DATA_HOME"
 DATABASE_NAME = "examples.sqlite3"
 BUSY_TIMEOUT_SECONDS = 10.0
 INPUT_BYTES = config.IMAGE_SIZE * config.IMAGE_SIZE
@@ -105,12 +101,7 @@ class ExampleStoreError(RuntimeError):
 
 def default_examples_dir() -> Path:
     """``$CNN_DESKTOP_DATA_HOME/examples`` if set, else ``examples`` beside the user's models folder."""
-    base = os.environ.get(DATA_HOME_ENV_VAR)
-    return Path(base) / "examples" if base else config.user_models_dir().parent / "examples"
-
-
-def _now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return app_data_dir("examples")
 
 
 # ----------------------------------------------------------------------------------------------- class names
@@ -235,131 +226,24 @@ Progress = Callable[[int, int], None]  # done, total
 ShouldStop = Callable[[], bool]
 
 
-class ExampleStore:
+class ExampleStore(SqliteDatabase):
     """The user's example collection. Thread-safe (one connection, one lock); open one per process or thread."""
+
+    MIGRATIONS = MIGRATIONS
+    ERROR = ExampleStoreError
+    WHAT = "your example collection"
+    DAMAGED_ADVICE = ("move the file aside (a new, empty collection will be started) or restore it from an "
+                      "export")
 
     def __init__(self, examples_dir: Path | str | None = None, *, timeout: float = BUSY_TIMEOUT_SECONDS):
         self.examples_dir = Path(examples_dir) if examples_dir is not None else default_examples_dir()
-        self.path = self.examples_dir / DATABASE_NAME
-        self._timeout = timeout
-        self._lock = threading.Lock()
         try:
             self.examples_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ExampleStoreError(f"cannot create the examples folder {self.examples_dir}: "
                                     f"{exc.strerror or exc}") from None
-        if self.path.exists() and not self.path.is_file():  # a folder or a FIFO (reading one would hang)
-            raise ExampleStoreError(f"your example collection {self.path} is not a file; move it aside and a new "
-                                    f"one will be started")
-        try:
-            self._connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                               check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-        try:
-            with self._guard():
-                self._connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-                self._enable_wal()
-                self._connection.execute("PRAGMA synchronous = FULL")  # a committed example survives a power cut
-                self._check_integrity()
-                self._migrate()
-        except BaseException:
-            self._connection.close()
-            raise
-
-    # -- plumbing ---------------------------------------------------------------------------------------
-    def _damaged(self, detail: str) -> ExampleStoreError:
-        return ExampleStoreError(f"your example collection {self.path} is damaged ({detail}); move the file "
-                                 f"aside (a new, empty collection will be started) or restore it from an export")
-
-    def _error(self, exc: sqlite3.Error) -> ExampleStoreError:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            return ExampleStoreError(f"your example collection {self.path} is locked by another program (waited "
-                                     f"{self._timeout:g} s); try again when it has finished")
-        if isinstance(exc, sqlite3.DatabaseError) and any(
-                word in text for word in ("not a database", "malformed", "corrupt", "disk image")):
-            return self._damaged(text)
-        return ExampleStoreError(f"your example collection {self.path} cannot be used: {text}")
-
-    @contextmanager
-    def _guard(self):
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-
-    @contextmanager
-    def _transaction(self):
-        """One short write transaction, taken at once (BEGIN IMMEDIATE) so writers queue, never deadlock."""
-        with self._lock, self._guard():
-            connection = self._connection
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-
-    def _read(self, sql: str, parameters=()):
-        with self._lock, self._guard():
-            return self._connection.execute(sql, parameters).fetchall()
-
-    def _enable_wal(self) -> None:
-        """WAL mode (it stays so); retried, because SQLite answers "locked" at once when two processes
-        switch the same new file at the same moment."""
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                mode = self._connection.execute("PRAGMA journal_mode").fetchone()[0]
-                if mode.lower() != "wal":
-                    self._connection.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    def _check_integrity(self) -> None:
-        """Refuse a damaged file at once, with a message, rather than failing later on some page."""
-        rows = self._connection.execute("PRAGMA quick_check").fetchall()
-        if [row[0] for row in rows] != ["ok"]:
-            raise self._damaged("; ".join(str(row[0]) for row in rows[:3]))
-
-    def _migrate(self) -> None:
-        connection = self._connection
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise ExampleStoreError(f"your example collection {self.path} was written by a newer cnn-desktop "
-                                    f"(schema {version}; this version reads up to {SCHEMA_VERSION})")
-        if version == SCHEMA_VERSION:
-            return
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-            for number in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[number - 1]:
-                    connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {number}")
-                log.info("example collection %s migrated to schema %d", self.path, number)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-
-    def schema_version(self) -> int:
-        return self._read("PRAGMA user_version")[0][0]
-
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
-
-    def __enter__(self) -> "ExampleStore":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
+        # FULL: a committed example survives a power cut; a damaged file is refused at once, with a message.
+        self._open(self.examples_dir / DATABASE_NAME, timeout, synchronous="FULL", check_integrity=True)
 
     # -- writing ----------------------------------------------------------------------------------------
     def add(self, label: int | str, network_input: np.ndarray, original: bytes | None = None, *,

@@ -24,18 +24,17 @@ import os
 import platform
 import shutil
 import socket
-import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnn_desktop import __version__, config
+from cnn_desktop import __version__
+# DATA_HOME_ENV_VAR stays importable from here (the tests and the run-history callers use it).
+from cnn_desktop.core.sqlite_database import DATA_HOME_ENV_VAR, SqliteDatabase, app_data_dir  # noqa: F401
+from cnn_desktop.core.sqlite_database import now_iso as _now_iso
 
 log = logging.getLogger(__name__)
 
-DATA_HOME_ENV_VAR = "CNN_DESKTOP_DATA_HOME"
 DATABASE_NAME = "runs.sqlite3"
 BUSY_TIMEOUT_SECONDS = 10.0
 # A running run recorded on another host (a shared folder) counts as dead when its heartbeat is this old.
@@ -95,12 +94,7 @@ class RunStoreError(RuntimeError):
 
 def default_runs_dir() -> Path:
     """``$CNN_DESKTOP_DATA_HOME/runs`` if set, else ``runs`` beside the user's models folder."""
-    base = os.environ.get(DATA_HOME_ENV_VAR)
-    return Path(base) / "runs" if base else config.user_models_dir().parent / "runs"
-
-
-def _now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return app_data_dir("runs")
 
 
 def _process_start(pid: int) -> str | None:
@@ -224,125 +218,26 @@ def run_table_row(run: Run) -> dict:
     }
 
 
-class RunStore:
+class RunStore(SqliteDatabase):
     """The run history database. Thread-safe (one connection, one lock); open one per process or thread."""
+
+    MIGRATIONS = MIGRATIONS
+    ERROR = RunStoreError
+    WHAT = "the run history"
 
     def __init__(self, runs_dir: Path | str | None = None, *, timeout: float = BUSY_TIMEOUT_SECONDS):
         self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
-        self.path = self.runs_dir / DATABASE_NAME
-        self._timeout = timeout
-        self._lock = threading.Lock()
         self._host = socket.gethostname()
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunStoreError(f"cannot create the runs folder {self.runs_dir}: {exc.strerror or exc}") from None
-        if self.path.exists() and not self.path.is_file():  # a folder or a FIFO (reading one would hang)
-            raise RunStoreError(f"the run history {self.path} is not a file; move it aside and a new one "
-                                f"will be started")
+        self._open(self.runs_dir / DATABASE_NAME, timeout, pragmas=("PRAGMA foreign_keys = ON",))
         try:
-            self._connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                               check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-        try:
-            with self._guard():
-                self._connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-                self._connection.execute("PRAGMA foreign_keys = ON")
-                self._enable_wal()
-                self._connection.execute("PRAGMA synchronous = NORMAL")
-                self._migrate()
             self.mark_interrupted_runs()
         except BaseException:
-            self._connection.close()
+            self.close()
             raise
-
-    # -- plumbing ---------------------------------------------------------------------------
-    def _error(self, exc: sqlite3.Error) -> RunStoreError:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            return RunStoreError(f"the run history {self.path} is locked by another program (waited "
-                                 f"{self._timeout:g} s); try again when it has finished")
-        if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text
-                                                       or "corrupt" in text):
-            return RunStoreError(f"the run history {self.path} is damaged ({text}); move the file aside "
-                                 f"and a new one will be started")
-        return RunStoreError(f"the run history {self.path} cannot be used: {text}")
-
-    @contextmanager
-    def _guard(self):
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-
-    @contextmanager
-    def _transaction(self):
-        """One short write transaction, taken at once (BEGIN IMMEDIATE) so writers queue, never deadlock."""
-        with self._lock, self._guard():
-            connection = self._connection
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-
-    def _read(self, sql: str, parameters=()):
-        with self._lock, self._guard():
-            return self._connection.execute(sql, parameters).fetchall()
-
-    def _enable_wal(self) -> None:
-        """Switch a new database to WAL mode (it stays so); retried, because SQLite answers "locked" at once,
-        without waiting, when two processes switch the same new file at the same moment."""
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                mode = self._connection.execute("PRAGMA journal_mode").fetchone()[0]
-                if mode.lower() != "wal":
-                    mode = self._connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    log.warning("run history %s is in %s mode, not WAL", self.path, mode)
-                return
-            except sqlite3.OperationalError as exc:
-                if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    def _migrate(self) -> None:
-        connection = self._connection
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RunStoreError(f"the run history {self.path} was written by a newer cnn-desktop (schema "
-                                f"{version}; this version reads up to {SCHEMA_VERSION})")
-        if version == SCHEMA_VERSION:
-            return
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-            for number in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[number - 1]:
-                    connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {number}")
-                log.info("run history %s migrated to schema %d", self.path, number)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-
-    def schema_version(self) -> int:
-        return self._read("PRAGMA user_version")[0][0]
-
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
-
-    def __enter__(self) -> "RunStore":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     # -- writing ----------------------------------------------------------------------------
     def run_dir(self, run_id: int) -> Path:
