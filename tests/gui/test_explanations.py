@@ -283,7 +283,9 @@ def test_inspect_shows_the_explanation_and_what_a_chosen_filter_looks_for(qtbot,
     assert "more than any test image" in view.top_caption.text()
     assert view.pattern_label.pixmap() is not None and not view.pattern_label.pixmap().isNull()
     assert f"Filter #3 of {layer}" in view.pattern_caption.text()
-    # Clicking a filter among the learned filters chooses it here.
+    # A convolution selected in the layer list, then a filter clicked among its learned filters, is shown here.
+    inspect.layer_list.select_layer(state.layers[1])
+    assert (state.layer, state.filter_index) == (state.layers[1], 0)
     inspect.layer_list.select_layer(layer)
     inspect.filters.grid.mapClicked.emit(5, 0, 0)
     assert (state.layer, state.filter_index) == (layer, 5)

@@ -299,6 +299,8 @@ class InspectTab(QWidget):
     def _on_layer_selected(self, name: str) -> None:
         layer = self.layer_list.selected_layer()
         self._show_filters(layer)
+        if name != self.filter_pattern_state.layer:
+            self.filter_pattern_state.select(name, 0)  # a convolution picked here is the one looked into
         self._enlarged_channel = 0
         if self._maps is not None:
             self._show_maps()
