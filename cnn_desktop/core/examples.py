@@ -668,11 +668,12 @@ class TeachingPlan:
     def measure_before(self, model) -> None:
         self._before = (accuracy_of(model, *self._official), accuracy_of(model, *self.held_out))
 
-    def report(self, model_after=None, status: str = "") -> TeachReport:
+    def report(self, model_after=None, status: str = "", *, official_after: Accuracy | None = None) -> TeachReport:
+        """Before and after; ``official_after``: the taught model's official accuracy when already measured."""
         if self._before is None:
             raise RuntimeError("measure_before() must run before the teaching")
-        after = (None, None) if model_after is None else (accuracy_of(model_after, *self._official),
-                                                           accuracy_of(model_after, *self.held_out))
+        after = (None, None) if model_after is None else (
+            official_after or accuracy_of(model_after, *self._official), accuracy_of(model_after, *self.held_out))
         return TeachReport(self._before[0], after[0], self._before[1], after[1], len(self.split.teach),
                            self.split.description, status)
 
