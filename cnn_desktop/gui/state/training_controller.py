@@ -90,9 +90,9 @@ class TrainingController(QObject):
     evaluated = Signal(object)  # core Evaluation of the adopted model on the test set
     evaluationFailed = Signal(str, str)
     notice = Signal(str, str)  # text, kind ("information", "warning", "critical"): what the run came to
+    busyChanged = Signal(bool)  # is_training (the argument) or is_stopping changed: refresh Start / Stop
     runRecorded = Signal()  # the run history has new data about a run (started, epoch, end, test, model file)
     _recordingWarning = Signal(str)  # from the worker: the run history cannot be used (queued to the GUI thread)
-    busyChanged = Signal(bool)  # is_training changed
 
     def __init__(self, model_state, data_state, parent=None):
         super().__init__(parent)
