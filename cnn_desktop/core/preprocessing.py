@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 # Larger images are refused before they are decoded (20,000 x 20,000 px would need 1.6 GB).
 MAX_IMAGE_PIXELS = 64_000_000
-# The window reduces pasted pictures to this longest side before handing them over.
-WORKING_SIZE = 1024
 # Photos (files, pasted pictures) further to this: the network sees 28x28, and an item filling a tenth of
 # the picture's width is still twice that here; GrabCut then runs on a smaller copy still.
 PHOTO_SIZE = 640
