@@ -278,19 +278,11 @@ class ExampleStore(SqliteDatabase):
 
     def add_file(self, label: int | str, path: Path | str, *, source: str = PICTURE) -> tuple[int, bool]:
         """A picture file, prepared as ``classify`` prepares it (raises preprocessing.ImageError if unusable)."""
-        from cnn_desktop.core.preprocessing import ImageError, decode_picture, open_image, prepare_picture
+        from cnn_desktop.core.preprocessing import read_picture_file
 
         label = class_index_from_text(label)
-        image = open_image(path)
-        try:
-            picture = decode_picture(image)
-        except (OSError, ValueError, MemoryError) as exc:
-            raise ImageError(f"“{Path(path).name}” cannot be used: {exc}") from None
-        finally:
-            image.close()
-        prepared = prepare_picture(picture)
-        pixels = picture.rgb if picture.alpha is None else np.dstack(
-            [picture.rgb, np.round(picture.alpha * 255).astype(np.uint8)])
+        prepared, picture = read_picture_file(path)
+        pixels = picture.rgb if picture.alpha is None else picture.rgba()
         return self.add(label, prepared.as_uint8, original_png(pixels), source=source,
                         original_name=Path(path).name)
 

@@ -91,6 +91,12 @@ class Picture:
     alpha: np.ndarray | None  # (H, W) float32 in [0, 1], or None when fully opaque
     size: tuple[int, int]  # (width, height) of the full picture, as shown (after EXIF orientation)
 
+    def rgba(self) -> np.ndarray:
+        """(H, W, 4) uint8: the colours with the opacity (opaque where the picture has no alpha)."""
+        opacity = np.full(self.gray.shape, 255, np.uint8) if self.alpha is None else \
+            np.round(self.alpha * 255).astype(np.uint8)
+        return np.ascontiguousarray(np.dstack([self.rgb, opacity]))
+
     @property
     def scale(self) -> tuple[float, float]:
         """Factors from working pixels to the full picture's pixels (x, y)."""
@@ -390,17 +396,22 @@ def prepare_image(image: Image.Image) -> PreparedImage:
     return prepare_picture(decode_picture(image))
 
 
-def prepare_file(path: Path | str) -> PreparedImage:
-    """Any image file -> 28x28 model input. Raises ImageError with a message for the user."""
+def read_picture_file(path: Path | str) -> tuple[PreparedImage, Picture]:
+    """The 28x28 model input and the picture it was found in (upright, reduced), from one decoding of the
+    file. Raises ImageError with a message for the user."""
     image = open_image(path)
     try:
-        return prepare_image(image)
-    except ImageError:
-        raise
+        picture = decode_picture(image)
     except (OSError, ValueError, MemoryError) as exc:
         raise ImageError(f"{_describe(Path(path))} cannot be used: {exc}") from None
     finally:
         image.close()
+    return prepare_picture(picture), picture
+
+
+def prepare_file(path: Path | str) -> PreparedImage:
+    """Any image file -> 28x28 model input. Raises ImageError with a message for the user."""
+    return read_picture_file(path)[0]
 
 
 def prepare_pixels(pixels: np.ndarray, *, photo: bool = False) -> PreparedImage:

@@ -29,8 +29,7 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QFileDialog, QGroupBo
 from cnn_desktop import config
 from cnn_desktop.core.inference import HINTS, Prediction, unsure_hints
 from cnn_desktop.core.preprocessing import (PHOTO_SIZE, SUPPORTED_SUFFIXES, EmptyImageError, ImageError,
-                                            PreparedImage, decode_picture, open_image, prepare_picture,
-                                            prepare_pixels)
+                                            PreparedImage, prepare_pixels, read_picture_file)
 from cnn_desktop.gui.widgets.canvas import BRUSH_SIZE_RANGE, LOGICAL_SIZE, Canvas, Tool
 from cnn_desktop.gui.widgets.correction_button import CorrectionButton
 from cnn_desktop.gui.state.explanation_state import ExplanationState
@@ -82,17 +81,8 @@ def open_picture_file(path: Path) -> tuple[PreparedImage, np.ndarray]:
     """The network input and the picture to show (RGBA), from one decoding of the file (upright, reduced in
     size). Raises ImageError with a message for the user.
     """
-    image = open_image(path)
-    try:
-        picture = decode_picture(image)
-    except (OSError, ValueError, MemoryError) as exc:
-        raise ImageError(f"“{path.name}” cannot be used: {exc}") from None
-    finally:
-        image.close()
-    prepared = prepare_picture(picture)
-    opacity = np.full(picture.gray.shape, 255, np.uint8) if picture.alpha is None else \
-        np.round(picture.alpha * 255).astype(np.uint8)
-    return prepared, np.ascontiguousarray(np.dstack([picture.rgb, opacity]))
+    prepared, picture = read_picture_file(path)
+    return prepared, picture.rgba()
 
 
 def open_picture_for_tab(path: Path) -> tuple[Path, PreparedImage, np.ndarray]:
