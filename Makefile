@@ -15,10 +15,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: install data
 	$(VENV)/bin/cnn-desktop
 
-# The architecture (import-linter contracts in pyproject.toml), then the tests.
+# The architecture (import-linter contracts in pyproject.toml), then the tests: the window's tests and the
+# rest in two processes, so that neither holds every graph TensorFlow traced for the other (one process for
+# all reached about 13 GB).
 test: install data
 	$(VENV)/bin/lint-imports
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/gui
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests --ignore=tests/gui
 
 lint-imports: install
 	$(VENV)/bin/lint-imports

@@ -107,3 +107,17 @@ def make_window(qtbot):
     yield make
     for window in windows:
         window.close_without_asking()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    """Collect a test's garbage on the main (GUI) thread once its windows are closed.
+
+    The app collects cycles on a GUI-thread timer (``gui.app.collect_garbage_on_the_gui_thread``) because a
+    collection run by a worker thread destroys dead widgets there and can deadlock Qt; between tests no event
+    loop runs that timer, so the next test's workers would otherwise find the previous test's windows.
+    """
+    yield
+    import gc
+
+    gc.collect()

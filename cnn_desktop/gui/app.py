@@ -31,7 +31,24 @@ def create_application(argv=None):
     app.setDesktopFileName("cnn-desktop")
     if config.icon_path().exists():
         app.setWindowIcon(QIcon(str(config.icon_path())))
+    collect_garbage_on_the_gui_thread()
     return app
+
+
+_garbage_collector = None
+
+
+def collect_garbage_on_the_gui_thread() -> None:
+    """Python's cycle collector runs in whichever thread happens to allocate; when that is a worker (a model
+    loading, a training) and the garbage holds a closed dialog or window, the widgets are destroyed off the GUI
+    thread. That deadlocked the app: the worker's QObject destructor waited for the GIL while the GUI thread
+    waited for the destructor's lock. pyqtgraph's collector turns automatic collection off and collects on a
+    GUI-thread timer instead (once a second, with Python's own thresholds)."""
+    global _garbage_collector
+    if _garbage_collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _garbage_collector = GarbageCollector(interval=1.0)
 
 
 def install_sigint_handler(app, window) -> None:
