@@ -29,6 +29,7 @@ from cnn_desktop.gui.widgets.messages import show_info, show_warning
 log = logging.getLogger(__name__)
 
 MODEL_FILTER = "Keras models (*.keras)"
+USE_STOPPED_MODEL = "Use the stopped model"
 
 class MainWindow(QMainWindow):
     def __init__(self, model_path: Path | str | None = None, data_dir=None, parent=None):
@@ -386,7 +387,8 @@ class MainWindow(QMainWindow):
         return self.close()
 
     def _close_needs_asking(self) -> bool:
-        return self.training_controller.is_training or self.training_controller.has_unsaved_model
+        controller = self.training_controller
+        return controller.is_training or controller.has_unsaved_model or controller.pending_result is not None
 
     def _ask_before_closing(self) -> None:
         """The close question: window-modal, opened without a nested event loop; Cancel keeps the window."""
@@ -402,6 +404,16 @@ class MainWindow(QMainWindow):
             default = box.addButton("Stop and close", QMessageBox.ButtonRole.DestructiveRole)
             box.addButton(QMessageBox.StandardButton.Cancel)
             box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        elif self.training_controller.pending_result is not None and not self.training_controller.has_unsaved_model:
+            # A stopped run's model, neither used nor dropped yet: closing would throw it away unasked.
+            result = self.training_controller.pending_result
+            box.setText(f"The stopped training's model ({result.epochs_completed} epoch"
+                        f"{'s' if result.epochs_completed != 1 else ''}) is neither used nor saved.")
+            box.setInformativeText("Use it (then save it with File ▸ Save Model As…), or close without it?")
+            default = box.addButton(USE_STOPPED_MODEL, QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(QMessageBox.StandardButton.Discard)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.setDefaultButton(default)
         else:
             box.setText(f"The model “{self.model_state.name}” was trained here and is not saved.")
             box.setInformativeText("Save it before closing?")
@@ -415,16 +427,20 @@ class MainWindow(QMainWindow):
         self.close_question = box
         box.open()
 
-    def _on_close_answered(self, box: QMessageBox, stop_button) -> None:
+    def _on_close_answered(self, box: QMessageBox, own_button) -> None:
         self.close_question = None
         clicked = box.clickedButton()
         role = box.standardButton(clicked) if clicked is not None else QMessageBox.StandardButton.Cancel
         box.deleteLater()
-        if clicked is not None and clicked is stop_button:
+        if clicked is not None and clicked is own_button and own_button.text() == USE_STOPPED_MODEL:
+            log.info("not closing: the stopped training's model is put to use")
+            self.training_controller.adopt_result()
+            return  # the window stays: the model is now in use and unsaved
+        if clicked is not None and clicked is own_button:
             log.info("closing: the training in progress is stopped and dropped")
             self._close_confirmed = True
         elif role == QMessageBox.StandardButton.Discard:
-            log.info("closing: the unsaved trained model is discarded")
+            log.info("closing: the unsaved trained model (or a stopped run's) is discarded")
             self._close_confirmed = True
         elif role == QMessageBox.StandardButton.Save:
             self._close_after_save = True

@@ -144,6 +144,35 @@ def test_stop_keeps_the_previous_model_and_offers_the_stopped_one(qtbot, make_wi
     np.testing.assert_array_equal(model_state.model.get_weights()[0], result.model.get_weights()[0])
 
 
+def test_closing_with_a_stopped_model_not_yet_used_asks(qtbot, make_window, quick_model_path):
+    """A stopped run's model waits for "Use the stopped model"; closing then must not drop it unasked."""
+    window = make_window(quick_model_path)
+    controller, model_state = window.training_controller, window.model_state
+    before = model_state.model
+    assert window.train_tab.start_training(TrainingConfig(preset="seed", epochs=4, limit=3000, seed=6))
+    qtbot.waitUntil(lambda: model_state.model is not before, timeout=TRAINING_TIMEOUT_MS)
+    with qtbot.waitSignal(controller.resultAwaitingDecision, timeout=TRAINING_TIMEOUT_MS):
+        controller.stop()
+    assert not controller.has_unsaved_model and controller.pending_result is not None
+
+    assert not window.close()
+    box = window.close_question
+    assert box is not None and "stopped training" in box.text() and "epoch" in box.text()
+    assert {"Use the stopped model", "Discard", "Cancel"} <= {b.text().replace("&", "") for b in box.buttons()}
+    click(qtbot, button(box, "Cancel"))
+    assert window.isVisible() and controller.pending_result is not None
+
+    window.close()
+    with qtbot.waitSignal(controller.resultAdopted, timeout=60_000):
+        click(qtbot, button(window.close_question, "Use the stopped model"))
+    assert window.isVisible() and controller.has_unsaved_model and model_state.model is not before
+
+    window.close()  # now the usual question about an unsaved trained model
+    assert "not saved" in window.close_question.text()
+    click(qtbot, button(window.close_question, "Discard"))
+    assert not window.isVisible()
+
+
 def test_closing_during_training_asks_and_cancel_keeps_training(qtbot, make_window, quick_model_path):
     window = make_window(quick_model_path)
     controller = window.training_controller
@@ -352,16 +381,16 @@ def test_a_huge_16_bit_picture_is_decoded_off_the_gui_thread(qtbot, main_window,
     Image.fromarray(pixels).save(path, compress_level=1)
     assert Image.open(path).mode.startswith("I;16") and Image.open(path).size == (side, side)
     decodes = []
-    real_decode = module.decode_picture
+    real_read = module.read_picture_file
 
-    def recording_decode(image):
+    def recording_read(picture_path):
         start = time.monotonic()
         try:
-            return real_decode(image)
+            return real_read(picture_path)
         finally:
             decodes.append((threading.current_thread(), start, time.monotonic()))
 
-    monkeypatch.setattr(module, "decode_picture", recording_decode)
+    monkeypatch.setattr(module, "read_picture_file", recording_read)
     ticks = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
