@@ -19,7 +19,7 @@ from cnn_desktop.gui.tabs.classify_tab import LOADING_MODEL, NO_MODEL, NOTHING_T
 from cnn_desktop.gui.state.data_state import DataState
 from cnn_desktop.gui.state.image_state import ImageSource, ImageState
 from cnn_desktop.gui.state.model_state import ModelState
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+from cnn_desktop.gui.widgets.array_images import to_grey_qimage
 from test_canvas import draw_stroke, widget_point  # same folder: the one way the tests draw with the mouse
 
 TROUSER = config.CLASS_NAMES.index("Trouser")

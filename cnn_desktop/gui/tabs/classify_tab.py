@@ -36,7 +36,7 @@ from cnn_desktop.gui.state.explanation_state import ExplanationState
 from cnn_desktop.gui.state.image_state import ImageSource, dataset_image
 from cnn_desktop.gui.widgets.explanation_panel import ExplanationPanel
 from cnn_desktop.gui.widgets.message_bar import MessageBar
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+from cnn_desktop.gui.widgets.array_images import picture_qimage, qimage_to_rgba, to_grey_qimage
 from cnn_desktop.gui.widgets.network_input_view import NetworkInputView
 from cnn_desktop.gui.widgets.picture_view import PictureView
 from cnn_desktop.gui.widgets.probability_bars import ProbabilityBars
@@ -61,20 +61,6 @@ NOT_SURE = "Not sure"
 # Hints (keys of core HINTS) for an unsure answer, by the kind of image source.
 HINT_SOURCE = {"canvas": "drawing", "file": "photo", "clipboard": "photo", "drop": "photo"}
 FILE_FILTER = ("Images (" + " ".join(f"*{suffix}" for suffix in SUPPORTED_SUFFIXES) + ");;All files (*)")
-
-
-def qimage_to_rgba(image: QImage) -> np.ndarray:
-    """A QImage -> (H, W, 4) uint8 RGBA array (a copy)."""
-    converted = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    rows = np.frombuffer(converted.constBits(), dtype=np.uint8).reshape(converted.height(), converted.bytesPerLine())
-    return rows[:, :converted.width() * 4].reshape(converted.height(), converted.width(), 4).copy()
-
-
-def rgba_to_qimage(rgba: np.ndarray) -> QImage:
-    """An (H, W, 4) uint8 RGBA array -> a QImage that owns its pixels."""
-    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
-    height, width = rgba.shape[:2]
-    return QImage(rgba.data, width, height, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
 
 
 def open_picture_file(path: Path) -> tuple[PreparedImage, np.ndarray]:
@@ -470,7 +456,7 @@ class ClassifyTab(QWidget):
         if picture is None:  # a dataset image (here or from another tab): its own square pixels
             self.picture_view.set_picture(to_grey_qimage(self.image_state.image), crisp=True)
         else:
-            image = rgba_to_qimage(picture) if picture.ndim == 3 else to_grey_qimage(picture)
+            image = picture_qimage(picture)
             outlines = prepared.outlines if prepared is not None else ()
             size = prepared.picture_size if prepared is not None else None
             self.picture_view.set_picture(image, outlines, size)

@@ -28,7 +28,7 @@ from cnn_desktop.gui.widgets.explanation_panel import ExplanationPanel
 from cnn_desktop.gui.widgets.feature_map_grid import FeatureMapGrid
 from cnn_desktop.gui.widgets.filter_pattern_view import FilterPatternView
 from cnn_desktop.gui.widgets.filter_grid import FilterGrid
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+from cnn_desktop.gui.widgets.array_images import to_grey_qimage
 from cnn_desktop.gui.widgets.how_it_works_panel import HowItWorksPanel
 from cnn_desktop.gui.state.image_state import ImageSource
 from cnn_desktop.gui.widgets.layer_list import LayerList

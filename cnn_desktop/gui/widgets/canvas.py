@@ -28,7 +28,7 @@ from PySide6.QtGui import (QColor, QGuiApplication, QImage, QMouseEvent, QPainte
                            QPointingDevice, QTabletEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+from cnn_desktop.gui.widgets.array_images import to_grey_qimage
 
 LOGICAL_SIZE = 280  # the drawing's side in drawing units: 10x the network's 28x28 input
 MIN_DISPLAY_SIZE = 200  # the smallest side the canvas is shown at (px)

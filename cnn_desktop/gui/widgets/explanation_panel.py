@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QSpinBox, QVBoxLayout)
 
 from cnn_desktop import config
 from cnn_desktop.core.explain import (GRADCAM, METHOD_DESCRIPTIONS, METHOD_TITLES, METHODS, OCCLUSION, frame_box,
                                       heat_rgba)
 from cnn_desktop.gui.widgets.colour_scale_legend import ColourScaleLegend
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
-from cnn_desktop.gui.widgets.heatmap_overlay_view import HeatmapOverlayView, rgba_qimage
+from cnn_desktop.gui.widgets.array_images import picture_qimage, to_grey_qimage
+from cnn_desktop.gui.widgets.on_demand_view import OnDemandView
+from cnn_desktop.gui.widgets.heatmap_overlay_view import HeatmapOverlayView
 
 OVERLAY_SIDE = 140
 LEGEND_MIN_WIDTH = 130
@@ -35,12 +34,7 @@ def short_description(method: str, sentences: int = 1) -> str:
     return " ".join(parts[:sentences])
 
 
-def picture_qimage(picture: np.ndarray) -> QImage:
-    """A grey (H, W) or RGBA (H, W, 4) uint8 picture as a QImage."""
-    return to_grey_qimage(picture) if picture.ndim == 2 else rgba_qimage(picture)
-
-
-class ExplanationPanel(QWidget):
+class ExplanationPanel(OnDemandView):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
@@ -157,18 +151,6 @@ class ExplanationPanel(QWidget):
         self._show_layers()
         self._show_options()
         self._show_explanation()
-
-    # ------------------------------------------------------------------ visibility: compute only when seen
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.state.add_viewer(self)
-
-    def hideEvent(self, event) -> None:
-        super().hideEvent(event)
-        self.state.remove_viewer(self)
-        if not self.window().isVisible():
-            # The window closes (not a switch of tabs): its worker threads must end before it is deleted.
-            self.state.stop_and_wait()
 
     def connect_probability_bars(self, bars) -> None:
         """Clicking a class in ``bars`` explains that class; the bars mark the class explained."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSpinBox, QVBoxLayout
 
 from cnn_desktop import config
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+from cnn_desktop.gui.widgets.array_images import to_grey_qimage
+from cnn_desktop.gui.widgets.on_demand_view import OnDemandView
 
 PATTERN_SCALE = 7  # the 28x28 pattern drawn 196 px wide, pixels square and sharp
 TOP_IMAGE_SCALE = 3
@@ -35,7 +35,7 @@ def _pixmap(image: np.ndarray, scale: int, ratio: float) -> QPixmap:
     return pixmap
 
 
-class FilterPatternView(QWidget):
+class FilterPatternView(OnDemandView):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
@@ -106,17 +106,6 @@ class FilterPatternView(QWidget):
         self._show_layers()
         self._show_pattern()
         self._show_top_images()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.state.add_viewer(self)
-
-    def hideEvent(self, event) -> None:
-        super().hideEvent(event)
-        self.state.remove_viewer(self)
-        if not self.window().isVisible():
-            # The window closes (not a switch of tabs): its worker threads must end before it is deleted.
-            self.state.stop_and_wait()
 
     @Slot(int)
     def _choose_layer(self, index: int) -> None:

@@ -13,12 +13,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QWidget
 
-
-def rgba_qimage(rgba: np.ndarray) -> QImage:
-    """(H, W, 4) uint8 RGBA -> a QImage that owns its pixels."""
-    array = np.ascontiguousarray(rgba, dtype=np.uint8)
-    height, width = array.shape[:2]
-    return QImage(array.data, width, height, array.strides[0], QImage.Format.Format_RGBA8888).copy()
+from cnn_desktop.gui.widgets.array_images import rgba_qimage
 
 
 class HeatmapOverlayView(QWidget):

@@ -16,7 +16,7 @@ from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnn_desktop import config
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+from cnn_desktop.gui.widgets.array_images import to_grey_qimage
 
 PREFERRED_ZOOM = 6
 MIN_ZOOM = 3

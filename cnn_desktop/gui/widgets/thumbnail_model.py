@@ -38,7 +38,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 
 from cnn_desktop import config
-from cnn_desktop.gui.widgets.grey_image import to_grey_qimage
+from cnn_desktop.gui.widgets.array_images import to_grey_qimage
 
 IndexRole = Qt.ItemDataRole.UserRole + 1  # the image's number in its set ("test #123")
 LabelRole = Qt.ItemDataRole.UserRole + 2  # its true class (int)
