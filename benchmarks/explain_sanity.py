@@ -176,7 +176,7 @@ def main() -> int:
     results["activation_maximisation"] = maximisation
 
     (ROOT / "benchmarks" / "explain_results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"Timings (ms per image, median of 20): "
+    print("Timings (ms per image, median of 20): "
           + ", ".join(f"{method} {ms:.1f}" for method, ms in timings.items()))
     print(f"\nModel randomisation, Spearman rho trained vs random weights ({n_random} test images):")
     for method, row in randomisation.items():
@@ -192,7 +192,7 @@ def main() -> int:
     print(f"\nGrad-CAM variant and layer, deletion drop on {n_deletion} held-out training images:")
     for choice, value in layer_choice.items():
         print(f"  {choice:40s} {value:.3f}")
-    print(f"SmoothGrad, deletion drop on the same training images: " + ", ".join(
+    print("SmoothGrad, deletion drop on the same training images: " + ", ".join(
         f"{name} {row['top20_drop']:.3f} (random {row['random20_drop']:.3f})"
         for name, row in smoothgrad_choice.items()))
     print("\nActivation maximisation (pattern vs best of 10,000 test images):")

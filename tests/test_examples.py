@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnn_desktop import config
 from cnn_desktop.core.examples import (ExampleStore, ExampleStoreError, class_index_from_text, fine_tune_data,
                                        repeats_for_share, split_held_out)
 

@@ -6,7 +6,6 @@ so that a regression fails the test instead of hanging or killing the test run.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import shutil

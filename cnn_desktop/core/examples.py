@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image
 
 from cnn_desktop import config
+from cnn_desktop.core import class_names
 from cnn_desktop.core.sqlite_database import SqliteDatabase, app_data_dir
 from cnn_desktop.core.sqlite_database import now_iso as _now_iso
 
@@ -105,33 +106,9 @@ def default_examples_dir() -> Path:
 
 
 # ----------------------------------------------------------------------------------------------- class names
-def _name_key(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
-
-
-def _class_keys() -> dict[str, int]:
-    """Every accepted spelling's key -> label: the whole name, each part of a 'T-shirt/top', plurals."""
-    keys: dict[str, int] = {}
-    for index, name in enumerate(config.CLASS_NAMES):
-        for part in {name, *name.split("/")}:
-            key = _name_key(part)
-            keys.setdefault(key, index)
-            keys.setdefault(key + "s", index)
-    return keys
-
-
 def class_index_from_text(text: str | int) -> int:
-    """A class by label number (0-9) or by name, leniently: 'ankle boot', 'Ankle_boot', 'ankle-boot',
-    'ANKLE BOOTS', 't-shirt', 'top' all work. Raises ExampleStoreError naming the choices."""
-    if isinstance(text, (int, np.integer)):
-        index = int(text)
-    else:
-        stripped = str(text).strip()
-        index = int(stripped) if stripped.isdigit() and len(stripped) <= 2 else _class_keys().get(_name_key(stripped), -1)
-    if not 0 <= index < config.NUM_CLASSES:
-        raise ExampleStoreError(f"unknown class {str(text)[:80]!r}; use one of {', '.join(config.CLASS_NAMES)} "
-                                f"or a label number 0-{config.NUM_CLASSES - 1}")
-    return index
+    """A class by label number or name (``core.class_names``); raises ExampleStoreError naming the choices."""
+    return class_names.class_index_from_text(text, ExampleStoreError)
 
 
 # ----------------------------------------------------------------------------------------------- pictures

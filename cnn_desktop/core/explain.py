@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cnn_desktop import config
+from cnn_desktop.core import class_names
 from cnn_desktop.core.evaluation import softmax
 
 GRADCAM, OCCLUSION, SMOOTHGRAD, INTEGRATED_GRADIENTS = "gradcam", "occlusion", "smoothgrad", "integrated-gradients"
@@ -181,27 +182,8 @@ def as_image_batch(image: np.ndarray) -> np.ndarray:
 
 
 def class_index_from_name(name: str | int) -> int:
-    """A class given by its name (any case; 'ankle-boot', 't-shirt' work) or its index 0-9."""
-    if isinstance(name, (int, np.integer)):
-        index = int(name)
-    else:
-        text = str(name).strip()
-        if text.isdigit():
-            index = int(text)
-        else:
-            def key(value: str) -> str:
-                return "".join(ch for ch in value.lower() if ch.isalnum())
-
-            wanted = key(text)
-            matches = [i for i, label in enumerate(config.CLASS_NAMES)
-                       if key(label) == wanted or key(label.split("/")[0]) == wanted]
-            if len(matches) != 1:
-                raise ExplainError(f"unknown class {name!r}; choose one of {', '.join(config.CLASS_NAMES)} "
-                                   f"or an index 0-{config.NUM_CLASSES - 1}")
-            index = matches[0]
-    if not 0 <= index < config.NUM_CLASSES:
-        raise ExplainError(f"class index {index} is outside 0-{config.NUM_CLASSES - 1}")
-    return index
+    """A class by its name or label number (``core.class_names``); raises ExplainError naming the choices."""
+    return class_names.class_index_from_text(name, ExplainError)
 
 
 # --- walking the model's graph -------------------------------------------------------------------
