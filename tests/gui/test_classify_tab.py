@@ -269,14 +269,29 @@ def test_dropping_a_file_on_the_tab_opens_it(qtbot, setup, tmp_path, trouser_png
     assert not refused.isAccepted()
 
 
-def test_pasting_an_image_and_an_empty_clipboard(qtbot, setup, dataset, trouser_index):
+def test_pasting_an_image_and_an_empty_clipboard(qtbot, setup, dataset, trouser_index, monkeypatch):
+    """A pasted bitmap is a photo: the item is found by segmentation in a worker, not on the GUI thread."""
+    import threading
+
+    from cnn_desktop.gui.tabs import classify_tab as module
+
+    threads = []
+    real_prepare = module.prepare_pixels
+
+    def recording_prepare(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(module, "prepare_pixels", recording_prepare)
     tab = setup.tab
     clipboard = QGuiApplication.clipboard()
     picture = to_grey_qimage(255 - dataset.test_images[trouser_index]).scaled(
         140, 140, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     clipboard.setImage(picture)
     tab.paste_image()
-    assert setup.image_state.source.kind == "clipboard"
+    qtbot.waitUntil(lambda: setup.image_state.source is not None and setup.image_state.source.kind == "clipboard",
+                    timeout=WAIT_MS)
+    assert threads and threading.main_thread() not in threads
     assert predicted_label(tab) == "Trouser"
     assert tab.error_message == ""
 
@@ -289,7 +304,8 @@ def test_pasting_an_image_and_an_empty_clipboard(qtbot, setup, dataset, trouser_
     blank.fill(Qt.GlobalColor.white)
     clipboard.setImage(blank)
     tab.paste_image()
-    assert "nothing to classify" in tab.error_message.lower()
+    qtbot.waitUntil(lambda: "nothing to classify" in tab.error_message.lower(), timeout=WAIT_MS)
+    assert "pasted picture" in tab.error_message and predicted_label(tab) == "Trouser"
 
 
 def test_random_test_image_needs_the_dataset_and_shows_the_true_class(qtbot, setup):
@@ -497,7 +513,7 @@ def test_a_photo_shows_the_found_item_outlined_over_the_picture(qtbot, setup, tm
     # A pasted copy of the same photo is found the same way (segmentation, not the drawing's threshold).
     QGuiApplication.clipboard().setImage(QImage(str(path)))
     tab.paste_image()
-    assert setup.image_state.source.kind == "clipboard"
+    qtbot.waitUntil(lambda: setup.image_state.source.kind == "clipboard", timeout=WAIT_MS)
     assert view.has_outline and setup.image_state.prepared.method == "segmentation"
     assert box_overlap(outline_box(view.outlines), expected(setup.image_state.prepared)) > 0.8
 

@@ -71,15 +71,27 @@ def open_picture_file(path: Path) -> tuple[PreparedImage, np.ndarray]:
     return prepared, picture.rgba()
 
 
-def open_picture_for_tab(path: Path) -> tuple[Path, PreparedImage, np.ndarray]:
+# What a worker hands the tab: the network input, the picture to show and where it came from.
+OpenedPicture = tuple[PreparedImage, np.ndarray, ImageSource]
+
+
+def open_picture_for_tab(path: Path) -> OpenedPicture:
     """``open_picture_file`` (in a worker or not) with any failure as an ImageError that names the file."""
     try:
-        return (path, *open_picture_file(path))
+        return (*open_picture_file(path), ImageSource("file", path.name))
     except ImageError:
         raise
     except Exception as exc:  # a picture must never bring the window down
         log.exception("unexpected error opening %s", path)
         raise ImageError(f"“{path.name}” cannot be used: {exc}") from exc
+
+
+def prepare_pasted_picture(picture: np.ndarray, source: ImageSource) -> OpenedPicture:
+    """A pasted or dropped bitmap (RGBA) as a photo: the item is found by segmentation (in a worker)."""
+    try:
+        return prepare_pixels(picture, photo=True), picture, source
+    except ImageError as exc:
+        raise ImageError(f"The {source.description}: {exc}") from exc
 
 
 def unsure_headline(prediction: Prediction) -> str:
@@ -110,9 +122,10 @@ class ClassifyTab(QWidget):
         self.explanation_state = explanation_state or ExplanationState(model_state, image_state, self)
 
         self._classify_throttle = Throttle(self.classify_canvas, CLASSIFY_INTERVAL_MS, self)
-        # Files chosen in the dialog or dropped are decoded in a worker: a huge picture takes seconds (issue 13).
+        # Files chosen in the dialog or dropped are decoded, and pasted bitmaps segmented, in a worker: a huge
+        # picture takes seconds (issue 13).
         self._picture_task = LatestTask("picture-decoder", self)
-        self._picture_task.finished.connect(self._show_picture_file)
+        self._picture_task.finished.connect(self._show_opened_picture)
         self._picture_task.failed.connect(lambda message, _details: self.show_error(message))
 
         self._build_ui()
@@ -387,30 +400,25 @@ class ClassifyTab(QWidget):
             return False
         finally:
             QApplication.restoreOverrideCursor()
-        self._show_picture_file(opened)
+        self._show_opened_picture(opened)
         return True
 
     @Slot(object)
-    def _show_picture_file(self, opened: tuple[Path, PreparedImage, np.ndarray]) -> None:
-        path, prepared, picture = opened
-        log.info("classifying file %s", path)
-        self._show_picture(prepared, picture, ImageSource("file", path.name))
+    def _show_opened_picture(self, opened: OpenedPicture) -> None:
+        prepared, picture, source = opened
+        log.info("classifying the %s", source.description)
+        self._show_picture(prepared, picture, source)
 
     def open_qimage(self, image: QImage, source: ImageSource) -> bool:
-        """Classify a picture from the clipboard or a drop."""
+        """Classify a picture from the clipboard or a drop once a worker has found the item in it; False
+        (and the reason shown) when there is no picture."""
         if image is None or image.isNull():
             self.show_error(f"The {source.kind} holds no picture that can be read")
             return False
         if max(image.width(), image.height()) > PHOTO_SIZE:  # as the core does for files: less work
             image = image.scaled(PHOTO_SIZE, PHOTO_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)
-        picture = qimage_to_rgba(image)
-        try:
-            prepared = prepare_pixels(picture, photo=True)  # a photo: the item is found by segmentation
-        except ImageError as exc:
-            self.show_error(f"The {source.description}: {exc}")
-            return False
-        self._show_picture(prepared, picture, source)
+        self._picture_task.start(prepare_pasted_picture, qimage_to_rgba(image), source)
         return True
 
     @Slot()
