@@ -38,10 +38,10 @@ def run_python(code: str, env_home: Path, timeout=120):
                           cwd=ROOT)
 
 
-def cli(home: Path, *args, timeout=300):
+def cli(home: Path, *args, timeout=300, stdin=subprocess.DEVNULL):
     env = {**os.environ, DATA_HOME_ENV_VAR: str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([sys.executable, "-m", "cnn_desktop", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env, stdin=subprocess.DEVNULL, cwd=ROOT)
+                          timeout=timeout, env=env, stdin=stdin, cwd=ROOT)
 
 
 def integrity(path: Path) -> str:
@@ -426,3 +426,118 @@ def test_cli_runs_on_a_damaged_database_is_one_clear_line(tmp_path):
     result = cli(tmp_path, "runs", "list")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "damaged" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def assert_one_error_line(result, text: str) -> None:
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("cnn-desktop: error: ")
+    assert text in result.stderr, result.stderr
+
+
+def test_cli_runs_rename_and_note_as_the_store_takes_them(tmp_path):
+    with RunStore(tmp_path / "runs") as store:
+        first, second = record_fake_free_run(store), record_fake_free_run(store)
+
+    renamed = cli(tmp_path, "runs", "rename", first, "  lr 3e-3  ")
+    assert renamed.returncode == 0 and renamed.stdout == f"Run {first} is now “lr 3e-3”\n", renamed.stderr
+    assert f"Run {first}: lr 3e-3\n" in cli(tmp_path, "runs", "show", first).stdout
+    noted = cli(tmp_path, "runs", "note", first, "tried a higher learning rate")
+    assert noted.returncode == 0, noted.stderr
+    assert "  note        tried a higher learning rate" in cli(tmp_path, "runs", "show", first).stdout
+    assert cli(tmp_path, "runs", "note", first, "").returncode == 0
+    assert "  note " not in cli(tmp_path, "runs", "show", first).stdout
+
+    # The store's limits (200 characters of name, 10,000 of note) are one line each; nothing changes.
+    assert_one_error_line(cli(tmp_path, "runs", "rename", second, "x" * 201), "at most 200 characters")
+    assert_one_error_line(cli(tmp_path, "runs", "note", second, "x" * 10_001), "at most 10,000 characters")
+    assert_one_error_line(cli(tmp_path, "runs", "rename", second, " \t "), "name cannot be empty")
+    assert cli(tmp_path, "runs", "rename", second, "y" * 200).returncode == 0
+    # A newline is kept as the store keeps it; the table and the messages show it escaped, one row per run.
+    multi = cli(tmp_path, "runs", "rename", first, "two\nlines")
+    assert multi.returncode == 0 and multi.stdout == f"Run {first} is now “two\\nlines”\n"
+    with RunStore(tmp_path / "runs") as store:
+        assert store.get_run(first).name == "two\nlines" and store.get_run(first).note == ""
+        assert store.get_run(second).name == "y" * 200 and store.get_run(second).note == ""
+    listing = cli(tmp_path, "runs", "list").stdout.splitlines()
+    assert len(listing) == 3 and "two\\nlines" in listing[2] and f"Run {first}: two\\nlines" in \
+        cli(tmp_path, "runs", "show", first).stdout
+
+    for action in (("rename", 42, "x"), ("note", 42, "x"), ("delete", 42, "--yes")):
+        assert_one_error_line(cli(tmp_path, "runs", *action), f"there is no run 42 in {tmp_path / 'runs'}")
+
+
+def test_cli_runs_delete_asks_or_needs_yes_and_with_model_removes_only_its_files(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    with RunStore(tmp_path / "runs") as store:
+        keep, drop, bare = (record_fake_free_run(store) for _ in range(3))
+        for run_id, stem in ((keep, "keep"), (drop, "drop")):
+            (models / f"{stem}.keras").write_bytes(b"model")
+            (models / f"{stem}.card.json").write_text("{}")
+            store.set_model(run_id, models / f"{stem}.keras", {"name": stem})
+        (models / "drop.keras.bak").write_bytes(b"not the run's")
+        store.run_dir(drop).mkdir()
+        (store.run_dir(drop) / "events").write_bytes(b"x")
+        store.rename_run(drop, "to go")
+
+    # No terminal on stdin (a script, CI): refused without --yes, nothing deleted.
+    refused = cli(tmp_path, "runs", "delete", drop, "--with-model")
+    assert_one_error_line(refused, f"not deleting run {drop} “to go” and its model {models / 'drop.keras'}")
+    assert "add --yes" in refused.stderr and (models / "drop.keras").exists()
+    assert str(drop) in cli(tmp_path, "runs", "list").stdout
+
+    deleted = cli(tmp_path, "runs", "delete", drop, "--with-model", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.startswith(f"Deleted run {drop} “to go” and its model")
+    remaining = [line.split()[0] for line in cli(tmp_path, "runs", "list").stdout.splitlines()[1:]]
+    assert remaining == [str(bare), str(keep)]
+    assert sorted(path.name for path in models.iterdir()) == ["drop.keras.bak", "keep.card.json", "keep.keras"]
+    assert not (tmp_path / "runs" / f"run-{drop:05d}").exists()
+
+    # Without --with-model the model stays; a run with no model is deleted with --with-model all the same.
+    assert cli(tmp_path, "runs", "delete", keep, "--yes").returncode == 0
+    assert (models / "keep.keras").exists() and (models / "keep.card.json").exists()
+    assert cli(tmp_path, "runs", "delete", bare, "--with-model", "--yes").returncode == 0
+    assert cli(tmp_path, "runs", "list").stdout.startswith("No runs recorded yet")
+
+
+def test_cli_runs_delete_never_removes_the_bundled_model_a_shared_one_or_a_training_run(tmp_path):
+    from cnn_desktop import config
+
+    bundled = config.default_model_path()
+    bundled_was_there = bundled.exists()
+    shared = tmp_path / "shared.keras"
+    shared.write_bytes(b"model")
+    with RunStore(tmp_path / "runs") as store:
+        on_bundled, first, second = (record_fake_free_run(store) for _ in range(3))
+        store.set_model(on_bundled, bundled)
+        store.set_model(first, shared)
+        store.set_model(second, shared)
+        training = store.start_run(name="training", hyperparameters={})  # owned by this (live) process
+    assert_one_error_line(cli(tmp_path, "runs", "delete", on_bundled, "--with-model", "--yes"),
+                          "it is the bundled model (leave out --with-model to delete only the run)")
+    assert_one_error_line(cli(tmp_path, "runs", "delete", first, "--with-model", "--yes"),
+                          f"run {second} recorded it too")
+    assert_one_error_line(cli(tmp_path, "runs", "delete", training, "--yes"), f"run {training} is still being trained")
+    with RunStore(tmp_path / "runs") as store:
+        assert len(store.list_runs()) == 4
+    assert shared.exists() and bundled.exists() == bundled_was_there
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("answer, deleted", [("n\n", False), ("\n", False), ("y\n", True)])
+def test_cli_runs_delete_on_a_terminal_asks_first(tmp_path, answer, deleted):
+    with RunStore(tmp_path / "runs") as store:
+        run_id = record_fake_free_run(store)
+    controller, terminal = os.openpty()
+    try:
+        os.write(controller, answer.encode())  # typed ahead; the command reads it from its terminal
+        result = cli(tmp_path, "runs", "delete", run_id, stdin=terminal, timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"Delete run {run_id} “bookkeeping”? [y/N] ")
+    assert ("Nothing deleted." in result.stderr) is not deleted
+    with RunStore(tmp_path / "runs") as store:
+        assert [run.id for run in store.list_runs()] == ([] if deleted else [run_id])

@@ -113,8 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     runs_list = runs_commands.add_parser("list", help="a table of all runs, newest first")
     runs_list.add_argument("--json", action="store_true", help="one JSON object per run")
-    runs_show = runs_commands.add_parser("show", help="one run's details and per-epoch metrics")
-    runs_show.add_argument("run_id", type=positive_int, metavar="ID")
+    runs_show = _add_one_run_action(runs_commands, "show", "one run's details and per-epoch metrics")
     runs_show.add_argument("--json", action="store_true", help="the whole record as JSON")
     runs_import = runs_commands.add_parser(
         "import", help="add runs trained elsewhere (a headless server) from their models' cards")
@@ -124,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     runs_export.add_argument("--csv", type=Path, required=True, metavar="FILE", help="the CSV file to write ('-': stdout)")
     runs_export.add_argument("--epochs", action="store_true", help="one row per run and epoch (the curves)")
     runs_export.add_argument("ids", nargs="*", type=positive_int, metavar="ID", help="only these runs (default: all)")
+    _add_one_run_action(runs_commands, "rename", "give a run another name").add_argument(
+        "name", metavar="NAME", help="the new name (spaces around it are dropped)")
+    _add_one_run_action(runs_commands, "note", "write a note on a run (what you tried, what you saw)").add_argument(
+        "text", metavar="TEXT", help="the note, replacing the run's note ('': no note)")
+    runs_delete = _add_one_run_action(runs_commands, "delete", "forget a run and its TensorBoard files, after "
+                                      "asking (with --with-model its model too)")
+    runs_delete.add_argument("--with-model", action="store_true",
+                             help="also delete the model file the run saved, and its card (never the bundled model)")
+    runs_delete.add_argument("--yes", action="store_true",
+                             help="do not ask (without a terminal, e.g. in a script, delete refuses unless --yes)")
     commands.add_parser("devices", help="the devices TensorFlow sees here (what train --devices can use)")
     export = commands.add_parser(
         "export", help="export a model as TFLite, ONNX or a TensorFlow SavedModel, checked before it is written",
@@ -137,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data-dir", type=Path, dest="data_dir_sub", help=argparse.SUPPRESS)
     _add_examples_parser(commands)
     return parser
+
+
+def _add_one_run_action(runs_commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    """A ``runs`` action on one run: its parser, with the run's ID as the first argument."""
+    action = runs_commands.add_parser(name, help=help_text)
+    action.add_argument("run_id", type=positive_int, metavar="ID")
+    return action
 
 
 def _add_examples_parser(commands) -> None:

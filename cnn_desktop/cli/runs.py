@@ -1,14 +1,17 @@
-"""``cnn-desktop runs list|show|import|export``: the run history (every recorded training) as a table, one
-run's details, runs imported from models' cards, and CSV.
+"""``cnn-desktop runs list|show|import|export|rename|note|delete``: the run history (every recorded training)
+as a table, one run's details, runs imported from models' cards, CSV, and the changes the Runs tab makes (a
+name, a note, deleting a run with or without its model file).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 from cnn_desktop import config
-from cnn_desktop.cli.common import EXIT_OK, CliError, format_optional, format_seconds
+from cnn_desktop.cli.common import EXIT_OK, CliError, format_optional, format_seconds, one_line
 
 
 def _open_run_store():
@@ -19,6 +22,18 @@ def _open_run_store():
         return RunStore()
     except RunStoreError as exc:
         raise CliError(str(exc)) from None
+
+
+def _no_run(store, run_id) -> CliError:
+    return CliError(f"there is no run {run_id} in {store.path}")
+
+
+def _find_run(store, run_id: int):
+    """The run with this id, or CliError."""
+    try:
+        return store.get_run(run_id)
+    except KeyError:
+        raise _no_run(store, run_id) from None
 
 
 def cmd_runs(args) -> int:
@@ -36,10 +51,7 @@ def cmd_runs(args) -> int:
                 else:
                     _print_runs_table(runs)
             elif args.runs_command == "show":
-                try:
-                    run = store.get_run(args.run_id)
-                except KeyError:
-                    raise CliError(f"there is no run {args.run_id} in {store.path}") from None
+                run = _find_run(store, args.run_id)
                 if args.json:
                     print(json.dumps({**asdict(run), "tensorboard_dir": str(run.tensorboard_dir)}, indent=2))
                 else:
@@ -53,12 +65,16 @@ def cmd_runs(args) -> int:
                     except RunImportError as exc:
                         raise CliError(str(exc)) from None
                     print(f"Imported {model_path} as run {run_id} (cnn-desktop runs show {run_id})")
+            elif args.runs_command in ("rename", "note"):
+                _change_text(store, args)
+            elif args.runs_command == "delete":
+                return _delete(store, args)
             else:
                 runs = store.list_runs()
                 if args.ids:
                     missing = sorted(set(args.ids) - {run.id for run in runs})
                     if missing:
-                        raise CliError(f"there is no run {missing[0]} in {store.path}")
+                        raise _no_run(store, missing[0])
                     runs = [run for run in runs if run.id in set(args.ids)]
                 runs = sorted(runs, key=lambda run: run.id)
                 text = epochs_csv(runs) if args.epochs else runs_csv(runs)
@@ -78,6 +94,87 @@ def cmd_runs(args) -> int:
     return EXIT_OK
 
 
+def _change_text(store, args) -> None:
+    """``rename`` (spaces around the name dropped, never empty, as the Runs tab takes it) or ``note`` ('' clears)."""
+    if args.runs_command == "rename":
+        what, text, change = "name", args.name.strip(), store.rename_run
+        if not text:
+            raise CliError("a run's name cannot be empty")
+    else:
+        what, text, change = "note", args.text, store.set_note
+    try:
+        change(args.run_id, text)
+    except KeyError:
+        raise _no_run(store, args.run_id) from None
+    except UnicodeEncodeError:  # bytes that are not UTF-8 in the argument (surrogate escapes)
+        raise CliError(f"the {what} is not UTF-8 text") from None
+    except ValueError as exc:  # longer than the run history keeps
+        raise CliError(str(exc)) from None
+    if what == "name":
+        print(f"Run {args.run_id} is now “{one_line(text)}”")
+    else:
+        print(f"{'Set' if text else 'Cleared'} the note of run {args.run_id}")
+
+
+def _delete(store, args) -> int:
+    """Forget a run (and its TensorBoard folder; with --with-model its model file and card), after asking."""
+    from cnn_desktop.core.run_store import RUNNING
+
+    run = _find_run(store, args.run_id)
+    if run.status == RUNNING:  # opening the store marked the runs of dead processes interrupted: this one trains
+        raise CliError(f"run {run.id} is still being trained; stop its training before deleting it")
+    model = _model_to_delete(store, run) if args.with_model else None
+    what = f"run {run.id} “{one_line(run.name)}”"
+    if model is not None:
+        what += f" and its model {one_line(model)} with its card"
+    elif args.with_model:
+        what += " (it recorded no model file)"
+    if not args.yes:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise CliError(f"not deleting {what} without asking, and there is no terminal to ask on: add --yes")
+        print(f"Delete {what}? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("Nothing deleted.", file=sys.stderr)
+            return EXIT_OK
+    try:
+        store.delete_run(run.id, delete_model=model is not None)
+    except KeyError:  # deleted meanwhile (the app, another command)
+        raise _no_run(store, run.id) from None
+    except OSError as exc:  # the record is gone; the model file stayed
+        raise CliError(f"deleted run {run.id}, but not its model {one_line(model)}: {exc.strerror or exc}") from None
+    print(f"Deleted {what}")
+    return EXIT_OK
+
+
+def _model_to_delete(store, run) -> Path | None:
+    """The model file that ``delete --with-model`` removes with its card, None if the run recorded none, or
+    CliError for one that must stay: the bundled model, a model another run recorded too, a folder."""
+    if not run.model_path:
+        return None
+    model = Path(run.model_path)
+    reason = None
+    if _same_file(model, config.default_model_path()):
+        reason = "it is the bundled model"
+    elif model.is_dir() and not model.is_symlink():
+        reason = "it is a folder, not a model file"
+    else:
+        sharing = [other.id for other in store.list_runs()
+                   if other.id != run.id and other.model_path and _same_file(Path(other.model_path), model)]
+        if sharing:
+            reason = f"run {sharing[-1]} recorded it too"
+    if reason:
+        raise CliError(f"not deleting run {run.id}'s model {one_line(model)}: {reason} "
+                       f"(leave out --with-model to delete only the run)")
+    return model
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them is not there (any more)
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
 def _print_runs_table(runs) -> None:
     if not runs:
         print("No runs recorded yet (cnn-desktop train records every training).")
@@ -86,7 +183,8 @@ def _print_runs_table(runs) -> None:
              f"{'TEST ACC':>8} {'PARAMS':>10} {'TIME':>8}"
     print(header)
     for run in runs:
-        name = run.name if len(run.name) <= 20 else run.name[:19] + "…"
+        name = one_line(run.name)  # a name with a newline (runs rename takes one) stays on its row
+        name = name if len(name) <= 20 else name[:19] + "…"
         print(f"{run.id:>4}  {name:<20} {run.status:<11} {run.started_at[:19].replace('T', ' '):<19} "
               f"{run.epochs_done:>6} {format_optional(run.final_val_accuracy, '.4f'):>7} "
               f"{format_optional(run.test_accuracy, '.4f'):>8} {format_optional(run.parameters, ',d'):>10} "
@@ -98,7 +196,7 @@ def _print_run(run) -> None:
 
     hyper = run.hyperparameters
     lines = [
-        f"Run {run.id}: {run.name}",
+        f"Run {run.id}: {one_line(run.name)}",
         f"  status      {run.status}" + (f" ({run.message})" if run.message else ""),
         f"  started     {run.started_at}   ended {run.ended_at or '-'}   "
         f"duration {format_optional(run.duration_seconds, '.1f')} s",
