@@ -16,8 +16,8 @@ from cnn_desktop import config
 from cnn_desktop.core.dataset import to_model_input
 from cnn_desktop.core.explain import (
     CAM_VARIANTS, INTEGRATED_GRADIENTS, METHOD_DESCRIPTIONS, METHODS, OCCLUSION, OCCLUSION_MIN_SCALE, SMOOTHGRAD,
-    ExplainError, Explainer, class_index_from_name, explainer_for, heat_rgba, overlay_on_picture,
-    render_explanation_png)
+    ExplainError, Explainer, class_index_from_name, explainer_for)
+from cnn_desktop.core.explanation_drawing import heat_rgba, overlay_on_picture, render_explanation_png
 from cnn_desktop.core.explain_checks import deletion_drops, explanation_maps, randomised_copy, spearman
 from cnn_desktop.core.filter_patterns import FilterPatterns, filter_patterns_for
 from cnn_desktop.core.model import PRESET_NAMES, build_model

@@ -96,7 +96,8 @@ def cmd_summary(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from cnn_desktop.core.explain import GRADCAM, OCCLUSION, ExplainError, explainer_for, render_explanation_png
+    from cnn_desktop.core.explain import GRADCAM, OCCLUSION, ExplainError, explainer_for
+    from cnn_desktop.core.explanation_drawing import render_explanation_png
     from cnn_desktop.core.model_io import atomic_write_bytes
     from cnn_desktop.core.preprocessing import ImageError, prepare_file
 

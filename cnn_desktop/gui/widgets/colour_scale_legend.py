@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from cnn_desktop.core.explain import heat_rgba
+from cnn_desktop.core.explanation_drawing import heat_rgba
 from cnn_desktop.gui.widgets.array_images import rgba_qimage
 
 BAR_HEIGHT = 14

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPro
                                QSpinBox, QVBoxLayout)
 
 from cnn_desktop import config
-from cnn_desktop.core.explain import (GRADCAM, METHOD_DESCRIPTIONS, METHOD_TITLES, METHODS, OCCLUSION, frame_box,
-                                      heat_rgba)
+from cnn_desktop.core.explain import GRADCAM, METHOD_DESCRIPTIONS, METHOD_TITLES, METHODS, OCCLUSION
+from cnn_desktop.core.explanation_drawing import frame_box, heat_rgba
 from cnn_desktop.gui.widgets.colour_scale_legend import ColourScaleLegend
 from cnn_desktop.gui.widgets.array_images import picture_qimage, to_grey_qimage
 from cnn_desktop.gui.widgets.on_demand_view import OnDemandView

@@ -1,8 +1,8 @@
 """A picture with an explanation map laid over the part of it the network saw.
 
-The map is an RGBA image (``core.explain.heat_rgba``: colour and opacity
+The map is an RGBA image (``core.explanation_drawing.heat_rgba``: colour and opacity
 already in it); it is stretched smoothly over ``frame``, the square of the
-picture that became the network's 28x28 input (``core.explain.frame_box``),
+picture that became the network's 28x28 input (``core.explanation_drawing.frame_box``),
 and clipped to the picture. Without a picture the view shows a message.
 """
 
