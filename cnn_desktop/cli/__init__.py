@@ -9,7 +9,7 @@ The package, one module per family of commands:
 - parser: build_parser, every command's arguments
 - train: train (with its progress display and the teaching of the user's examples)
 - models: evaluate, classify, summary, explain, export, devices and gui (no command: the desktop app)
-- runs: runs list|show|import|export (the run history)
+- runs: runs list|show|rename|note|delete|import|export (the run history)
 - examples: examples add|list|import|export|delete|relabel (the user's example collection)
 This module holds main (dispatch and the one-line error handling) and COMMANDS.
 """
