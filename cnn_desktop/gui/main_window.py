@@ -398,10 +398,11 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Question, "Quit cnn-desktop", "", QMessageBox.StandardButton.NoButton,
                           self)
         box.setObjectName("closeQuestion")
+        stop_button = use_button = None  # the question's own buttons, besides the standard ones
         if self.training_controller.is_training:
             box.setText("A training is running.")
             box.setInformativeText("Stop it and close? The model it is training will be lost.")
-            default = box.addButton("Stop and close", QMessageBox.ButtonRole.DestructiveRole)
+            stop_button = box.addButton("Stop and close", QMessageBox.ButtonRole.DestructiveRole)
             box.addButton(QMessageBox.StandardButton.Cancel)
             box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         elif self.training_controller.pending_result is not None and not self.training_controller.has_unsaved_model:
@@ -410,33 +411,32 @@ class MainWindow(QMainWindow):
             box.setText(f"The stopped training's model ({result.epochs_completed} epoch"
                         f"{'s' if result.epochs_completed != 1 else ''}) is neither used nor saved.")
             box.setInformativeText("Use it (then save it with File ▸ Save Model As…), or close without it?")
-            default = box.addButton(USE_STOPPED_MODEL, QMessageBox.ButtonRole.AcceptRole)
+            use_button = box.addButton(USE_STOPPED_MODEL, QMessageBox.ButtonRole.AcceptRole)
             box.addButton(QMessageBox.StandardButton.Discard)
             box.addButton(QMessageBox.StandardButton.Cancel)
-            box.setDefaultButton(default)
+            box.setDefaultButton(use_button)
         else:
             box.setText(f"The model “{self.model_state.name}” was trained here and is not saved.")
             box.setInformativeText("Save it before closing?")
             box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                                    | QMessageBox.StandardButton.Cancel)
             box.setDefaultButton(QMessageBox.StandardButton.Save)
-            default = None
         box.setEscapeButton(QMessageBox.StandardButton.Cancel)
         box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.finished.connect(lambda _result: self._on_close_answered(box, default))
+        box.finished.connect(lambda _result: self._on_close_answered(box, stop_button, use_button))
         self.close_question = box
         box.open()
 
-    def _on_close_answered(self, box: QMessageBox, own_button) -> None:
+    def _on_close_answered(self, box: QMessageBox, stop_button, use_button) -> None:
         self.close_question = None
         clicked = box.clickedButton()
         role = box.standardButton(clicked) if clicked is not None else QMessageBox.StandardButton.Cancel
         box.deleteLater()
-        if clicked is not None and clicked is own_button and own_button.text() == USE_STOPPED_MODEL:
+        if clicked is not None and clicked is use_button:
             log.info("not closing: the stopped training's model is put to use")
             self.training_controller.adopt_result()
             return  # the window stays: the model is now in use and unsaved
-        if clicked is not None and clicked is own_button:
+        if clicked is not None and clicked is stop_button:
             log.info("closing: the training in progress is stopped and dropped")
             self._close_confirmed = True
         elif role == QMessageBox.StandardButton.Discard:
