@@ -384,6 +384,30 @@ def test_delete_forgets_the_run_and_its_files(tmp_path):
         assert store.epochs(drop) == []
 
 
+def test_deleting_a_run_with_its_model_keeps_the_bundled_model_and_a_shared_one(tmp_path):
+    """What the Runs tab's delete does (delete_model=True): a model that must stay stays, the run goes."""
+    from cnn_desktop import config
+
+    bundled = config.default_model_path()
+    bundled_bytes = bundled.read_bytes()
+    shared = tmp_path / "shared.keras"
+    shared.write_bytes(b"model")
+    with RunStore(tmp_path / "runs") as store:
+        on_bundled, first, second = (record_fake_free_run(store) for _ in range(3))
+        store.set_model(on_bundled, bundled)
+        store.set_model(first, shared)
+        store.set_model(second, shared)
+        assert store.model_kept_reason(store.get_run(on_bundled)) == "it is the bundled model"
+        assert store.model_kept_reason(store.get_run(first)) == f"run {second} recorded it too"
+        store.delete_run(on_bundled, delete_model=True)
+        store.delete_run(first, delete_model=True)
+        assert bundled.read_bytes() == bundled_bytes and shared.exists()
+        assert [run.id for run in store.list_runs()] == [second]
+        assert store.model_kept_reason(store.get_run(second)) is None  # the last run to record it
+        store.delete_run(second, delete_model=True)
+        assert not shared.exists() and store.list_runs() == []
+
+
 def test_measured_throughput_comes_from_this_machines_runs(tmp_path):
     with RunStore(tmp_path) as store:
         assert store.measured_throughput() is None

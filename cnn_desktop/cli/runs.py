@@ -6,7 +6,6 @@ name, a note, deleting a run with or without its model file).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -148,31 +147,14 @@ def _delete(store, args) -> int:
 
 def _model_to_delete(store, run) -> Path | None:
     """The model file that ``delete --with-model`` removes with its card, None if the run recorded none, or
-    CliError for one that must stay: the bundled model, a model another run recorded too, a folder."""
+    CliError for one that must stay (``RunStore.model_kept_reason``)."""
     if not run.model_path:
         return None
-    model = Path(run.model_path)
-    reason = None
-    if _same_file(model, config.default_model_path()):
-        reason = "it is the bundled model"
-    elif model.is_dir() and not model.is_symlink():
-        reason = "it is a folder, not a model file"
-    else:
-        sharing = [other.id for other in store.list_runs()
-                   if other.id != run.id and other.model_path and _same_file(Path(other.model_path), model)]
-        if sharing:
-            reason = f"run {sharing[-1]} recorded it too"
+    reason = store.model_kept_reason(run)
     if reason:
-        raise CliError(f"not deleting run {run.id}'s model {one_line(model)}: {reason} "
+        raise CliError(f"not deleting run {run.id}'s model {one_line(run.model_path)}: {reason} "
                        f"(leave out --with-model to delete only the run)")
-    return model
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except OSError:  # one of them is not there (any more)
-        return os.path.realpath(first) == os.path.realpath(second)
+    return Path(run.model_path)
 
 
 def _print_runs_table(runs) -> None:

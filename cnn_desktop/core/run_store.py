@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnn_desktop import __version__
+from cnn_desktop import __version__, config
 # DATA_HOME_ENV_VAR stays importable from here (the tests and the run-history callers use it).
 from cnn_desktop.core.sqlite_database import DATA_HOME_ENV_VAR, SqliteDatabase, app_data_dir  # noqa: F401
 from cnn_desktop.core.sqlite_database import now_iso as _now_iso
@@ -310,17 +310,33 @@ class RunStore(SqliteDatabase):
                 raise KeyError(run_id)
 
     def delete_run(self, run_id: int, *, delete_model: bool = False) -> None:
-        """Forget a run and remove its folder; with ``delete_model`` also its model file and card."""
+        """Forget a run and remove its folder; with ``delete_model`` also its model file and card, unless
+        ``model_kept_reason`` says the model must stay (then it does)."""
         from cnn_desktop.core.model_io import card_path
 
         run = self.get_run(run_id)
+        removable = delete_model and run.model_path and self.model_kept_reason(run) is None
         with self._transaction() as connection:
             connection.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
             connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
-        if delete_model and run.model_path:
+        if removable:
             for path in (Path(run.model_path), card_path(run.model_path)):
                 path.unlink(missing_ok=True)
+
+    def model_kept_reason(self, run: Run) -> str | None:
+        """Why deleting ``run`` must leave its model file, in words: the bundled model, a model another run
+        recorded too (``runs import`` records any file), a folder; None when it may go with the run."""
+        if not run.model_path:
+            return None
+        model = Path(run.model_path)
+        if _same_file(model, config.default_model_path()):
+            return "it is the bundled model"
+        if model.is_dir() and not model.is_symlink():
+            return "it is a folder, not a model file"
+        sharing = [other.id for other in self.list_runs()
+                   if other.id != run.id and other.model_path and _same_file(Path(other.model_path), model)]
+        return f"run {sharing[-1]} recorded it too" if sharing else None
 
     def mark_interrupted_runs(self) -> list[int]:
         """Runs left ``running`` by a process that is gone become ``interrupted``; returns their ids."""
@@ -520,3 +536,10 @@ def legend_labels(runs, *, most: int = 3) -> dict[int, str]:
             parts.append(f"+{len(differing) - most} more")
         labels[run.id] = f"#{run.id} {run.name}" + (f" ({', '.join(parts)})" if parts else "")
     return labels
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them is not there (any more)
+        return os.path.realpath(first) == os.path.realpath(second)
