@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cnn_desktop import config
 from cnn_desktop.core.run_recorder import RunRecorder
 from cnn_desktop.core.run_store import (
     DATA_HOME_ENV_VAR, DATABASE_NAME, EPOCH_TABLE_FIELDS, FINISHED, INTERRUPTED, RUN_TABLE_FIELDS, RUNNING,
@@ -384,19 +385,23 @@ def test_delete_forgets_the_run_and_its_files(tmp_path):
         assert store.epochs(drop) == []
 
 
+def record_runs_on_the_bundled_and_a_shared_model(store, shared: Path) -> tuple[int, int, int]:
+    """Three runs: one recorded the bundled model, two recorded ``shared`` (written here)."""
+    shared.write_bytes(b"model")
+    on_bundled, first, second = (record_fake_free_run(store) for _ in range(3))
+    store.set_model(on_bundled, config.default_model_path())
+    store.set_model(first, shared)
+    store.set_model(second, shared)
+    return on_bundled, first, second
+
+
 def test_deleting_a_run_with_its_model_keeps_the_bundled_model_and_a_shared_one(tmp_path):
     """What the Runs tab's delete does (delete_model=True): a model that must stay stays, the run goes."""
-    from cnn_desktop import config
-
     bundled = config.default_model_path()
     bundled_bytes = bundled.read_bytes()
     shared = tmp_path / "shared.keras"
-    shared.write_bytes(b"model")
     with RunStore(tmp_path / "runs") as store:
-        on_bundled, first, second = (record_fake_free_run(store) for _ in range(3))
-        store.set_model(on_bundled, bundled)
-        store.set_model(first, shared)
-        store.set_model(second, shared)
+        on_bundled, first, second = record_runs_on_the_bundled_and_a_shared_model(store, shared)
         assert store.model_kept_reason(store.get_run(on_bundled)) == "it is the bundled model"
         assert store.model_kept_reason(store.get_run(first)) == f"run {second} recorded it too"
         store.delete_run(on_bundled, delete_model=True)
@@ -526,17 +531,11 @@ def test_cli_runs_delete_asks_or_needs_yes_and_with_model_removes_only_its_files
 
 
 def test_cli_runs_delete_never_removes_the_bundled_model_a_shared_one_or_a_training_run(tmp_path):
-    from cnn_desktop import config
-
     bundled = config.default_model_path()
     bundled_was_there = bundled.exists()
     shared = tmp_path / "shared.keras"
-    shared.write_bytes(b"model")
     with RunStore(tmp_path / "runs") as store:
-        on_bundled, first, second = (record_fake_free_run(store) for _ in range(3))
-        store.set_model(on_bundled, bundled)
-        store.set_model(first, shared)
-        store.set_model(second, shared)
+        on_bundled, first, second = record_runs_on_the_bundled_and_a_shared_model(store, shared)
         training = store.start_run(name="training", hyperparameters={})  # owned by this (live) process
     assert_one_error_line(cli(tmp_path, "runs", "delete", on_bundled, "--with-model", "--yes"),
                           "it is the bundled model (leave out --with-model to delete only the run)")
