@@ -1,6 +1,7 @@
 """Set the real app up for a screenshot of one tab (run under Xvfb by ../shared/tools/screenshot).
 
-    python docs/screenshots/scene.py classify|classify-unsure|classify-photo|classify-trouser|train|inspect|dataset
+    python docs/screenshots/scene.py classify|classify-unsure|classify-photo|classify-trouser|train|inspect|dataset|
+                                      close-question-stopped
 
 SCENE_COLOR_SCHEME=dark shows it with a dark palette, as a desktop in dark mode hands one to Qt
 (Xvfb has no desktop theme, so Qt's colour-scheme hint alone changes nothing there).
@@ -151,6 +152,15 @@ def main() -> int:
             tab.form.preset_combo.setCurrentIndex(tab.form.preset_combo.findData("fast"))
             tab.form.limit_spin.setValue(0)  # "all 60,000"
             tab.start_training()
+        elif scene == "close-question-stopped":
+            # A short training stopped after its first epoch, its model not used yet, then File ▸ Quit.
+            from cnn_desktop.core.training import TrainingConfig
+
+            window.show_tab("train")
+            controller = window.training_controller
+            controller.epochEnded.connect(lambda *_: controller.stop())
+            controller.resultAwaitingDecision.connect(lambda _result: QTimer.singleShot(300, window.close))
+            window.train_tab.start_training(TrainingConfig(preset="seed", epochs=4, limit=3000, seed=5))
 
     window.start_loading()
     QTimer.singleShot(200, ready)
