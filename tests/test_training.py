@@ -164,3 +164,27 @@ def test_train_pipeline_visits_every_image_once_per_epoch_in_a_new_order(dataset
     again = epochs_of(make_train_dataset(images, labels, 64, augment=False, seed=3), 1)[0]
     np.testing.assert_array_equal(np.concatenate([y for _x, y in again]),
                                   np.concatenate([y for _x, y in epochs[0]]))  # the seed repeats the order
+
+
+def test_mixed_precision_trains_in_bfloat16_and_hands_back_a_float32_model(dataset):
+    compute_dtypes = []  # seen at each epoch's end: bfloat16 arithmetic, float32 weights
+
+    def listener(event):
+        if isinstance(event, EpochEnd):
+            compute_dtypes.append({layer.compute_dtype for layer in session.model.layers})
+
+    session = TrainingSession(TrainingConfig(preset="fast", epochs=2, limit=6000, seed=0, mixed_precision=True),
+                              data=dataset, listener=listener)
+    result = session.run()
+    assert compute_dtypes == [{"bfloat16"}, {"bfloat16"}]
+    assert result.status == "completed"
+    assert {layer.compute_dtype for layer in result.model.layers} == {"float32"}
+    assert session.model is result.model
+    assert all(w.dtype == np.float32 for w in result.model.get_weights())
+    # It learns as the float32 recipe does on the same images (test_fast_preset_learns_quickly...).
+    assert evaluate(result.model, dataset.test_images[:2000], dataset.test_labels[:2000]).accuracy > 0.75
+
+
+def test_mixed_precision_cannot_continue_a_model():
+    with pytest.raises(TrainingConfigError, match="mixed precision"):
+        TrainingSession(TrainingConfig(preset="fast", continue_training=True, mixed_precision=True))

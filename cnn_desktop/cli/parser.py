@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--devices", default="auto", metavar="auto|cpu|gpu|all|N",
                        help="where to train: auto (a GPU if there is one), cpu, gpu, all devices or the first N "
                             "(two or more: tf.distribute.MirroredStrategy; the batch size is the global batch)")
+    train.add_argument("--mixed-precision", action="store_true",
+                       help="compute in bfloat16 with float32 weights: about twice as fast on CPUs with AMX or "
+                            "AVX512-BF16; the saved model is float32 like any other")
     train.add_argument("--progress", choices=("text", "json"), default="text",
                        help="json: one JSON object per line on stdout (started, batch, epoch, saved), to follow "
                             "a headless run")

@@ -118,6 +118,7 @@ def _train(args, recorder, design) -> int:
         preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         validation=args.validation, limit=args.limit, seed=args.seed, early_stopping_patience=args.early_stopping,
         design=design, continue_training=args.continue_training, devices=args.devices,
+        mixed_precision=args.mixed_precision,
     )
     progress = JsonLinesProgress(sys.stdout, args.log_every) if args.progress == "json" else _TextProgress(sys.stderr)
     if args.progress == "text":

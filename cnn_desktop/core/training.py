@@ -22,7 +22,8 @@ import numpy as np
 from cnn_desktop import config
 from cnn_desktop.core import dataset as dataset_module
 from cnn_desktop.core.evaluation import best_epoch as lowest_loss_epoch
-from cnn_desktop.core.model import build_model, compile_model, get_preset, make_schedule
+from cnn_desktop.core.model import (MIXED_PRECISION_POLICY, build_model, compile_model, get_preset, make_schedule,
+                                    with_dtype_policy)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class TrainingConfig:
     continue_training: bool = False  # keep the given model's weights instead of a fresh model
     design: object | None = None  # a core.design.Design to train instead of the preset's network (recipe stays)
     devices: str | int = "auto"  # core.devices: auto, cpu, gpu, all or N (MirroredStrategy over 2 or more)
+    mixed_precision: bool = False  # compute in bfloat16 (weights float32); the trained model comes back float32
 
     def resolved(self) -> "TrainingConfig":
         """A copy with the preset's defaults filled in, validated."""
@@ -83,6 +85,8 @@ class TrainingConfig:
             not isinstance(self.early_stopping_patience, int) or self.early_stopping_patience < 1
         ):
             raise TrainingConfigError(f"early-stopping patience must be at least 1 epoch, not {self.early_stopping_patience!r}")
+        if self.mixed_precision and self.continue_training:
+            raise TrainingConfigError("mixed precision trains a new model; it cannot continue an existing one")
         from cnn_desktop.core.devices import DeviceError, parse_choice
 
         try:
@@ -262,6 +266,11 @@ class TrainingSession:
             model.stop_training = True
 
     @property
+    def model(self):
+        """The model this session trains: the one it was given, or the one run() builds (None before)."""
+        return self._model
+
+    @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
@@ -316,6 +325,8 @@ class TrainingSession:
             if self._model is None or not cfg.continue_training:
                 self._model = (build_model(cfg.preset, compile=False) if cfg.design is None
                                else _design_model(cfg.design))
+                if cfg.mixed_precision:
+                    self._model = with_dtype_policy(self._model, MIXED_PRECISION_POLICY)
             elif strategy is not None:  # weights made outside the scope cannot be mirrored: a copy inside it
                 self._model = _copy_model(self._model)
             model = self._model
@@ -365,6 +376,8 @@ class TrainingSession:
                 f"for {cfg.early_stopping_patience} epochs; the best epoch's weights were restored.")
         else:
             status, message = "completed", f"Trained {epochs_done} epochs."
+        if cfg.mixed_precision:
+            model = self._model = with_dtype_policy(model, "float32")
         best_epoch = lowest_loss_epoch(history.get("val_loss", []))
         images_seen = progress.images_seen
         result = TrainingResult(
