@@ -2,8 +2,9 @@
 
 Each composite is an item scaled up from its 28x28 image and laid over a background
 a phone photo might have: wood grain, a gradient of light, a coloured pattern, a dark
-textured surface, a plain light grey one. The item's true mask is where the scaled-up
-item is more than half opaque, so a segmentation can be scored against it (IoU).
+textured surface, a plain light grey one, a bold two-colour check. The item's true mask
+is where the scaled-up item is more than half opaque, so a segmentation can be scored
+against it (IoU).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from PIL import Image
 
 HEIGHT, WIDTH = 480, 640
 BACKGROUNDS = ("wood", "gradient", "plaid", "dark_texture", "light_grey")
+# Side of a square of the "checks" background (not in BACKGROUNDS: its own test), px.
+CHECK_SIZE = 40
 
 
 def _smooth_noise(rng, height, width, cell):
@@ -43,6 +46,10 @@ def background(kind: str, rng, height: int = HEIGHT, width: int = WIDTH) -> np.n
     if kind == "dark_texture":  # a dark, mottled surface (slate, a dark blanket)
         lum = 85 + 40 * _smooth_noise(rng, height, width, 8) + 6 * grain
         return np.stack([lum, lum * 0.95, lum * 1.05], axis=-1).clip(0, 255)
+    if kind == "checks":  # a two-colour check (a tablecloth, a chessboard): squares of CHECK_SIZE px
+        cells = ((x // CHECK_SIZE + y // CHECK_SIZE) % 2)[..., None]
+        light, dark = np.array([222, 96, 204], np.float32), np.array([24, 72, 30], np.float32)
+        return (light * cells + dark * (1 - cells) + grain[..., None]).clip(0, 255)
     if kind == "light_grey":  # a plain light grey table
         lum = 192 + 1.5 * grain
         return np.repeat(lum[..., None], 3, axis=-1).clip(0, 255)
@@ -65,6 +72,8 @@ def composite(item_uint8: np.ndarray, kind: str, seed: int = 0, *, item_height: 
     detail = big / 255.0  # the dataset's brightness: high where the original photo was dark
     if kind == "light_grey":  # a white item: bright body, darker seams and shading
         colour = np.array([250, 250, 248], np.float32)[None, None] * (1 - 0.18 * detail[..., None])
+    elif kind == "checks":  # a grey item, nearer the check's average colour than either of its colours
+        colour = np.array([150, 150, 146], np.float32)[None, None] * (1.2 - 0.5 * detail[..., None])
     elif kind == "dark_texture":
         colour = np.array([40, 36, 34], np.float32)[None, None] * (1.3 - 0.6 * detail[..., None])
     else:  # a dark blue item with lighter seams and folds

@@ -69,6 +69,21 @@ def test_item_is_found_on_hard_backgrounds_in_jpeg_files(tmp_path, dataset, kind
     _assert_found(scores)
 
 
+def test_item_is_found_on_a_bold_check(tmp_path, dataset):
+    """A grey item on a magenta and dark green check, nearer the check's average colour than either colour.
+
+    No smooth colour model fits such a border (it marked the check's cells as the item and the item as
+    background, for a median IoU of 0.70); the check's two colours do.
+    """
+    scores = []
+    for seed, index in enumerate(ITEMS):
+        picture, truth = composite(dataset.train_images[index], "checks", seed=seed)
+        prepared = prepare_file(_write(picture, tmp_path / f"checks-{index}.jpg", quality=88))
+        assert prepared.method == "segmentation"
+        scores.append(iou(_outline_mask(prepared, truth.shape), _outer(truth)))
+    _assert_found(scores)
+
+
 def test_items_cut_by_the_frame_are_found(tmp_path, dataset):
     scores = []
     for seed, index in enumerate(ITEMS):
