@@ -148,3 +148,23 @@ def test_the_robust_preset_trains_on_the_mix(dataset):
     assert result.status == "completed" and result.epochs_completed == 1
     assert any(isinstance(event, TrainingMessage) and "sketches" in event.text for event in events)
     assert np.isfinite(result.history["loss"][0])
+
+
+def test_images_as_in_training_follow_the_mix(dataset):
+    """Calibration's view of what a shape-trained network knows: photos, renderings and sketches in the mix's shares."""
+    images, labels = dataset.train_images[:2000], dataset.train_labels[:2000]
+    mixed, mixed_labels = sr.as_in_training(images, labels, seed=4)
+    assert mixed.shape == images.shape and mixed.dtype == np.uint8
+    bank = sr.render_bank(images)
+    kept = [int(np.flatnonzero([np.array_equal(mixed[i], bank[r, i]) for r in range(len(sr.RENDERINGS))])[0])
+            if any(np.array_equal(mixed[i], bank[r, i]) for r in range(len(sr.RENDERINGS))) else -1
+            for i in range(len(images))]
+    kept = np.array(kept)
+    shares = sr.MixShares()
+    # -1: swapped for a sketch. Each share within a few standard errors of the mix's.
+    assert abs((kept == -1).mean() - shares.sketch) < 0.03
+    assert abs((kept == 0).mean() - (1 - shares.sketch) * shares.rendering_probabilities()[0]) < 0.04
+    assert abs((kept == 1).mean() - shares.silhouette) < 0.02
+    np.testing.assert_array_equal(mixed_labels[kept >= 0], labels[kept >= 0])  # a rendering keeps its label
+    sketches = kept == -1
+    assert set(np.unique(mixed_labels[sketches])) == set(range(config.NUM_CLASSES))

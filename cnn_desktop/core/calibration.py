@@ -371,6 +371,34 @@ def logits_and_features(model, images: np.ndarray, batch_size: int = 1000) -> tu
     return np.concatenate(logits), np.concatenate(features)
 
 
+def _shape_trained(card: dict | None) -> bool:
+    """Whether the card's preset mixes silhouettes, outlines and sketches into training (``robust``)."""
+    from cnn_desktop.core.model import PRESETS
+
+    preset = PRESETS.get((card or {}).get("preset"))
+    return preset is not None and preset.shape_renderings
+
+
+def _known_inputs(card: dict | None):
+    """``(images, labels, seed) -> (images, labels)``: training images as the model learned them.
+
+    Photos for most models; for a shape-trained one the same images in its training mix, so that a drawing
+    (which it learned) is not called unfamiliar because photos alone were its reference.
+    """
+    if not _shape_trained(card):
+        return lambda images, labels, seed: (images, labels)
+    from cnn_desktop.core.dataset import to_model_input
+    from cnn_desktop.core.shape_renderings import as_in_training
+
+    def in_training_mix(images, labels, seed):
+        images = np.asarray(images)
+        pixels = images if images.dtype == np.uint8 else np.round(images[..., 0] * 255).astype(np.uint8)
+        mixed, mixed_labels = as_in_training(pixels, labels, seed=seed)
+        return to_model_input(mixed), mixed_labels
+
+    return in_training_mix
+
+
 def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: int | None = None,
                          holdout_start: int | None = None, write: bool = True,
                          feature_fit_count: int = FEATURE_FIT_COUNT,
@@ -391,15 +419,17 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
     data = data if data is not None else load_dataset()
     train_size = len(data.train_labels)
     held_out = held_out_images(_card, train_size, holdout_count, holdout_start)
-    held_logits, held_features = logits_and_features(model, data.train_images[held_out.indices])
-    held_labels = data.train_labels[held_out.indices]
+    known = _known_inputs(_card)
+    held_images, held_labels = known(data.train_images[held_out.indices], data.train_labels[held_out.indices], 1)
+    held_logits, held_features = logits_and_features(model, held_images)
     statistics = None
     if held_features is not None:
         # The distribution the network knows: training images outside the held-out part, evenly spread.
         outside = np.setdiff1d(np.arange(train_size), held_out.indices)
         chosen = outside[np.linspace(0, len(outside) - 1, min(feature_fit_count, len(outside))).astype(int)]
-        _logits, fit_features = logits_and_features(model, data.train_images[chosen])
-        statistics = FeatureStatistics.fit(fit_features, data.train_labels[chosen])
+        fit_images, fit_labels = known(data.train_images[chosen], data.train_labels[chosen], 2)
+        _logits, fit_features = logits_and_features(model, fit_images)
+        statistics = FeatureStatistics.fit(fit_features, fit_labels)
     calibration = fit_calibration(held_logits, held_labels, features=held_features, statistics=statistics)
     trained_on_holdout = held_out.trained_on
     fitted_temperature = calibration.temperature
@@ -415,7 +445,8 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
     fields = {
         **calibration.card_fields(),
         "calibration": {
-            "fitted_on": held_out.description,
+            "fitted_on": held_out.description + (", as in the training mix of photos, silhouettes, outlines and "
+                                                 "sketches" if _shape_trained(_card) else ""),
             "holdout_count": int(len(held_out.indices)),
             "method": "temperature scaling (minimum negative log-likelihood); weak evidence = largest logit below, "
                       "unfamiliar = Mahalanobis distance of the penultimate features above, the "

@@ -448,6 +448,26 @@ class MixShares:
         return [1.0 - sum(shares), *shares]
 
 
+def as_in_training(images_uint8: np.ndarray, labels: np.ndarray, *, shares: MixShares = MixShares(),
+                   seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each image the way the ``robust`` mix shows it to the network, without the pose and photometric jitter.
+
+    With the mix's probabilities an image stays a photo, becomes one of its renderings, or is swapped for a
+    new procedural sketch (another label then). What a shape-trained network knows is this mix, not the
+    photos alone: calibration fits its "unfamiliar" thresholds on it.
+    """
+    rng = np.random.default_rng(seed)
+    count = len(images_uint8)
+    bank = render_bank(images_uint8)
+    rendering = rng.choice(len(RENDERINGS), size=count, p=shares.rendering_probabilities())
+    mixed = bank[rendering, np.arange(count)]
+    mixed_labels = np.asarray(labels).copy()
+    is_sketch = rng.random(count) < shares.sketch
+    sketches, sketch_labels = sketch_pool(int(is_sketch.sum()), None if seed is None else seed + 1)
+    mixed[is_sketch], mixed_labels[is_sketch] = sketches, sketch_labels
+    return mixed, mixed_labels
+
+
 @dataclass
 class RenderingMix:
     """Renderings of the training images and a pool of sketches, mixed into training batches."""
