@@ -11,9 +11,10 @@ Starts the app as `cnn-desktop` does, on the bundled model, then, once the
 model and dataset are loaded, puts something worth seeing on the chosen tab:
 a drawing on the canvas, a short training, a test image in the inspector.
 The Classify scenes draw with the real X pointer (xdotool) on the real canvas:
-a dress's outline filled with the bucket (classify), the same outline left
-empty (classify-unsure); classify-photo opens a photo-like picture (a test
-item on a wood table, made as benchmarks/realworld.py makes its composites).
+a dress's outline filled with the bucket (classify), a loose scribble in one
+stroke that looks like no item (classify-unsure); classify-photo opens a
+photo-like picture (a test item on a wood table, made as benchmarks/realworld.py
+makes its composites).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def draw_trouser(canvas) -> None:
 DRESS_OUTLINE = [(115, 30), (165, 30), (160, 70), (175, 110), (215, 250), (65, 250), (105, 110), (120, 70),
                  (115, 30)]
 DRESS_INSIDE = (140, 160)
+# A loose scribble in one stroke, like no item: the shape-trained model learned outlines and is sure of
+# an empty dress outline, but not of this ("Not sure").
+SCRIBBLE = [(40, 120), (80, 80), (120, 160), (160, 80), (200, 160), (240, 100), (200, 220), (80, 220)]
 PHOTO_TEST_INDEX = 19  # a T-shirt
 
 
@@ -134,7 +138,7 @@ def main() -> int:
             draw_with_pointer(window.classify_tab, DRESS_OUTLINE, DRESS_INSIDE)
         elif scene == "classify-unsure":
             window.show_tab("classify")
-            draw_with_pointer(window.classify_tab, DRESS_OUTLINE)
+            draw_with_pointer(window.classify_tab, SCRIBBLE)
         elif scene == "classify-photo":
             window.show_tab("classify")
             window.classify_tab.open_image_file(photo_composite())
