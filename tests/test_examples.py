@@ -312,7 +312,7 @@ def test_train_continue_with_examples_end_to_end(tmp_path, default_model_path):
                      "--out", out)
     assert result.returncode == 0, result.stderr
     assert "Teaching 9 of your examples; 3 of 12 examples held out" in result.stderr
-    assert "Training preset improved: 1 epochs" in result.stderr
+    assert "Training preset robust: 1 epochs" in result.stderr
     lines = result.stdout.splitlines()
     official = next(line for line in lines if line.startswith("official test set"))
     held = next(line for line in lines if line.startswith("your held-out examples"))

@@ -34,7 +34,7 @@ UNSURE_TEXT = {
 }
 # What a user can do, by where the picture came from.
 HINTS = {
-    "fill_outline": "Fill the outline with the bucket: the network knows solid items, not line drawings.",
+    "fill_outline": "Draw one whole item, large, with closed lines; filling it with the bucket helps.",
     "one_item": "Crop the picture to one item.",
     "plain_background": "Use a plainer background.",
 }

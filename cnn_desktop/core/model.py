@@ -9,7 +9,10 @@
   dropout only slows learning down in so short a run: measured, see
   docs/benchmarks.md.)
 * ``improved`` is a wider VGG-style network with batch normalisation, dropout and
-  light augmentation (shifts and mirror images); it is the bundled default model.
+  light augmentation (shifts and mirror images).
+* ``robust`` is the improved recipe with silhouettes, outlines and sketches mixed
+  into training; the bundled model is this recipe on a wider design
+  (benchmarks/designs/robust-wide.json, 50 epochs).
 
 All presets take (28, 28, 1) float images in [0, 1] and output 10 logits.
 """

@@ -556,7 +556,8 @@ def test_an_unsure_photo_gets_the_photo_hints(qtbot, bundled_setup, tmp_path):
 
     tab = bundled_setup.tab
     paper = np.full((300, 400), 235, np.uint8)  # dark pen scribbles on light paper
-    rng = np.random.default_rng(4)
+    # (Seed 4's zig-zag reads as a sandal's straps to the shape-trained model, 98% sure: fair enough.)
+    rng = np.random.default_rng(5)
     image = Image.fromarray(paper)
     from PIL import ImageDraw
 

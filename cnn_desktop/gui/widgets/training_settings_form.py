@@ -22,7 +22,7 @@ from cnn_desktop.gui.settings import TRAIN_GROUP, Settings
 VALIDATION_LABELS = {"test": "Official test set (10,000 images)", "split": "10% of the training images"}
 DEVICE_LABELS = {"auto": "Automatic (a GPU if there is one)", "cpu": "CPU", "gpu": "GPU",
                  "all": "All devices (MirroredStrategy)"}
-# The form's first preset: trains to ~92% in minutes on a CPU (the bundled model's "improved" takes an hour).
+# The form's first preset: trains to ~92% in minutes on a CPU (the bundled model's recipe takes about an hour).
 FORM_DEFAULT_PRESET = "fast"
 DEFAULT_PATIENCE = 3
 
