@@ -364,3 +364,24 @@ def test_the_tab_shows_the_machine_and_trains_on_the_chosen_device(qtbot, tab):
     again = TrainTab(tab.controller, tab.model_state, tab.image_state, tab.data_state)
     qtbot.addWidget(again)
     assert again.form.device_combo.currentData() == "all"
+
+
+def test_mixed_precision_is_a_choice_for_new_networks_and_trains_a_float32_model(qtbot, tab):
+    form = tab.form
+    fill_form(tab, preset="fast", epochs=1, limit=1500)
+    click(qtbot, form.mixed_precision_check)
+    assert form.mixed_precision_check.isChecked() and form.training_config().mixed_precision
+    # Continuing keeps the model's own arithmetic: the choice is greyed out and not passed on.
+    click(qtbot, form.continue_check)
+    assert not form.mixed_precision_check.isEnabled() and not form.training_config().mixed_precision
+    click(qtbot, form.continue_check)
+    assert form.mixed_precision_check.isEnabled() and form.training_config().mixed_precision
+    with qtbot.waitSignal(tab.controller.finished, timeout=TRAINING_TIMEOUT_MS) as finished:
+        click(qtbot, tab.start_button)
+    result = finished.args[0]
+    assert result.status == "completed" and result.config.mixed_precision
+    assert {layer.compute_dtype for layer in result.model.layers} == {"float32"}
+    form.save_settings()
+    again = TrainTab(tab.controller, tab.model_state, tab.image_state, tab.data_state)
+    qtbot.addWidget(again)
+    assert again.form.mixed_precision_check.isChecked()
