@@ -379,24 +379,19 @@ def _shape_trained(card: dict | None) -> bool:
     return preset is not None and preset.shape_renderings
 
 
-def _known_inputs(card: dict | None):
-    """``(images, labels, seed) -> (images, labels)``: training images as the model learned them.
-
-    Photos for most models; for a shape-trained one the same images in its training mix, so that a drawing
-    (which it learned) is not called unfamiliar because photos alone were its reference.
-    """
-    if not _shape_trained(card):
-        return lambda images, labels, seed: (images, labels)
+def _in_training_mix(images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training images (uint8, as the dataset holds them) as a shape-trained model learned them: in its mix of
+    photos, renderings and sketches, so that a drawing (which it learned) is not called unfamiliar because
+    photos alone were its reference."""
     from cnn_desktop.core.dataset import to_model_input
     from cnn_desktop.core.shape_renderings import as_in_training
 
-    def in_training_mix(images, labels, seed):
-        images = np.asarray(images)
-        pixels = images if images.dtype == np.uint8 else np.round(images[..., 0] * 255).astype(np.uint8)
-        mixed, mixed_labels = as_in_training(pixels, labels, seed=seed)
-        return to_model_input(mixed), mixed_labels
+    mixed, mixed_labels = as_in_training(images, labels, seed=seed)
+    return to_model_input(mixed), mixed_labels
 
-    return in_training_mix
+
+def _as_they_are(images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    return images, labels
 
 
 def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: int | None = None,
@@ -419,7 +414,8 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
     data = data if data is not None else load_dataset()
     train_size = len(data.train_labels)
     held_out = held_out_images(_card, train_size, holdout_count, holdout_start)
-    known = _known_inputs(_card)
+    shape_trained = _shape_trained(_card)
+    known = _in_training_mix if shape_trained else _as_they_are
     held_images, held_labels = known(data.train_images[held_out.indices], data.train_labels[held_out.indices], 1)
     held_logits, held_features = logits_and_features(model, held_images)
     statistics = None
@@ -446,7 +442,7 @@ def calibrate_model_file(model_path: Path | str, *, data=None, holdout_count: in
         **calibration.card_fields(),
         "calibration": {
             "fitted_on": held_out.description + (", as in the training mix of photos, silhouettes, outlines and "
-                                                 "sketches" if _shape_trained(_card) else ""),
+                                                 "sketches" if shape_trained else ""),
             "holdout_count": int(len(held_out.indices)),
             "method": "temperature scaling (minimum negative log-likelihood); weak evidence = largest logit below, "
                       "unfamiliar = Mahalanobis distance of the penultimate features above, the "

@@ -176,19 +176,21 @@ def make_schedule(preset: Preset, learning_rate: float, total_steps: int):
 MIXED_PRECISION_POLICY = "mixed_bfloat16"
 
 
-def with_dtype_policy(model, policy: str):
-    """A copy of ``model`` whose layers compute in ``policy`` ("float32" or ``MIXED_PRECISION_POLICY``).
+def copy_model(model, weights=None, *, policy: str | None = None):
+    """A separate model object with ``model``'s architecture and ``weights`` (default: its own).
 
-    The weights are copied as they are: under a mixed policy the variables stay float32, so a model trained
-    in bfloat16 comes back to float32 without loss, for saving, inspecting and predicting as any other.
+    Each thread gets its own copy, so no Keras model is ever used by two threads. With ``policy`` ("float32"
+    or ``MIXED_PRECISION_POLICY``) the copy's layers compute in that dtype policy; the weights are copied as
+    they are, since under a mixed policy the variables stay float32: a model trained in bfloat16 comes back
+    to float32 without loss, for saving, inspecting and predicting as any other.
     """
     import keras
 
     def same_layer_in_policy(layer):
         return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
 
-    copy = keras.models.clone_model(model, clone_function=same_layer_in_policy)
-    copy.set_weights(model.get_weights())
+    copy = keras.models.clone_model(model, clone_function=None if policy is None else same_layer_in_policy)
+    copy.set_weights(model.get_weights() if weights is None else weights)
     return copy
 
 

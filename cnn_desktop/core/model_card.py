@@ -36,7 +36,7 @@ def training_card(training_config, result=None, *, evaluation=None, preset: str 
         early_stopping_patience=training_config.early_stopping_patience,
         continued=training_config.continue_training,
         devices=str(training_config.devices),  # core.devices choice: auto, cpu, gpu, all or N
-        mixed_precision=bool(getattr(training_config, "mixed_precision", False)),
+        mixed_precision=training_config.mixed_precision,
     )
     if result is not None:
         fields.update(

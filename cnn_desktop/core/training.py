@@ -22,8 +22,8 @@ import numpy as np
 from cnn_desktop import config
 from cnn_desktop.core import dataset as dataset_module
 from cnn_desktop.core.evaluation import best_epoch as lowest_loss_epoch
-from cnn_desktop.core.model import (MIXED_PRECISION_POLICY, build_model, compile_model, get_preset, make_schedule,
-                                    with_dtype_policy)
+from cnn_desktop.core.model import (MIXED_PRECISION_POLICY, build_model, compile_model, copy_model, get_preset,
+                                    make_schedule)
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +93,6 @@ class TrainingConfig:
             parse_choice(self.devices)
         except DeviceError as exc:
             raise TrainingConfigError(str(exc)) from None
-
-
-def _copy_model(model):
-    import keras
-
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 def _design_model(design):
@@ -326,9 +318,9 @@ class TrainingSession:
                 self._model = (build_model(cfg.preset, compile=False) if cfg.design is None
                                else _design_model(cfg.design))
                 if cfg.mixed_precision:
-                    self._model = with_dtype_policy(self._model, MIXED_PRECISION_POLICY)
+                    self._model = copy_model(self._model, policy=MIXED_PRECISION_POLICY)
             elif strategy is not None:  # weights made outside the scope cannot be mirrored: a copy inside it
-                self._model = _copy_model(self._model)
+                self._model = copy_model(self._model)
             model = self._model
             if self._cancel.is_set():
                 model.stop_training = True
@@ -377,7 +369,7 @@ class TrainingSession:
         else:
             status, message = "completed", f"Trained {epochs_done} epochs."
         if cfg.mixed_precision:
-            model = self._model = with_dtype_policy(model, "float32")
+            model = self._model = copy_model(model, policy="float32")
         best_epoch = lowest_loss_epoch(history.get("val_loss", []))
         images_seen = progress.images_seen
         result = TrainingResult(

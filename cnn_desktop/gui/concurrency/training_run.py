@@ -15,23 +15,12 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from cnn_desktop.core.model import copy_model
 from cnn_desktop.core.training import (BatchProgress, EpochEnd, TrainingConfig, TrainingMessage, TrainingSession,
                                        TrainingStarted)
 from cnn_desktop.gui.concurrency.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
-
-
-def inference_copy(model, weights=None):
-    """A separate model object with the same architecture and ``weights`` (default: ``model``'s).
-
-    Each thread gets its own model object, so no Keras model is ever used by two threads.
-    """
-    import keras
-
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights() if weights is None else weights)
-    return copy
 
 
 class TrainingRun(QObject):
@@ -75,7 +64,7 @@ class TrainingRun(QObject):
 
     def _train(self):
         """Runs in the worker thread: copy the model to continue from, then fit."""
-        model = inference_copy(self._continue_from) if self._continue_from is not None else None
+        model = copy_model(self._continue_from) if self._continue_from is not None else None
         self._continue_from = None
         listener = self._event.emit
         if self._make_recorder is not None:

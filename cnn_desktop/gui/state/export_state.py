@@ -18,10 +18,10 @@ def export_model_copy(model, weights, path: Path, export_format: str, quantize: 
                       temperature: float):
     """Runs in a worker thread: export a copy of ``model`` holding ``weights``, checked on test images."""
     from cnn_desktop.core.export import check_and_representative_images, export_model
-    from cnn_desktop.gui.concurrency.training_run import inference_copy
+    from cnn_desktop.core.model import copy_model
 
     check_images, check_labels, representative = check_and_representative_images(data)
-    return export_model(inference_copy(model, weights), path, export_format, quantize=quantize,
+    return export_model(copy_model(model, weights), path, export_format, quantize=quantize,
                         check_images=check_images, check_labels=check_labels,
                         representative_images=representative, temperature=temperature)
 

@@ -63,10 +63,10 @@ def save_model_copy(model, weights, path: Path, card: dict) -> Path:
 
     A copy, because the app may swap the weights of the model in use (a training's epoch end) while saving.
     """
+    from cnn_desktop.core.model import copy_model
     from cnn_desktop.core.model_io import save_model
-    from cnn_desktop.gui.concurrency.training_run import inference_copy
 
-    return save_model(inference_copy(model, weights), path, card)
+    return save_model(copy_model(model, weights), path, card)
 
 
 class ModelState(QObject):

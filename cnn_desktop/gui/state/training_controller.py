@@ -22,9 +22,10 @@ from functools import partial
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from cnn_desktop.core.model import copy_model
 from cnn_desktop.core.training import TrainingConfig, TrainingConfigError
 from cnn_desktop.gui.concurrency.latest_task import LatestTask
-from cnn_desktop.gui.concurrency.training_run import TrainingRun, inference_copy
+from cnn_desktop.gui.concurrency.training_run import TrainingRun
 from cnn_desktop.gui.state.model_state import InferenceModel, prepare_inference_model
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def build_snapshot_model(training_config: TrainingConfig, architecture_source, w
     The architecture is the model a continued run started from, else the run's design, else its preset.
     """
     if architecture_source is not None:
-        model = inference_copy(architecture_source, weights)
+        model = copy_model(architecture_source, weights)
     else:
         if getattr(training_config, "design", None) is not None:
             from cnn_desktop.core.design import build_design_model

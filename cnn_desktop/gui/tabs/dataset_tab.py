@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu,
                                QWidget)
 
 from cnn_desktop import config
+from cnn_desktop.core.model import copy_model
 from cnn_desktop.gui import settings as keys
 from cnn_desktop.gui.concurrency.latest_task import LatestTask
-from cnn_desktop.gui.concurrency.training_run import inference_copy
 from cnn_desktop.gui.settings import Settings
 from cnn_desktop.gui.widgets.dataset_grid import DEFAULT_PIXEL_SCALE, PIXEL_SCALES, DatasetGrid
 from cnn_desktop.gui.widgets.dataset_missing_panel import DatasetMissingPanel
@@ -40,7 +40,7 @@ def predict_classes(model, weights, images: np.ndarray, stop: threading.Event) -
     ``stop`` was set on the way. With a classifier of its own, so Classify never waits for a chunk here."""
     from cnn_desktop.core.inference import Classifier
 
-    classifier = Classifier(inference_copy(model, weights))
+    classifier = Classifier(copy_model(model, weights))
     classes = np.empty(len(images), np.uint8)
     for start in range(0, len(images), PREDICTION_CHUNK):
         if stop.is_set():

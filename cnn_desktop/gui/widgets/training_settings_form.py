@@ -117,7 +117,6 @@ class TrainingSettingsForm(QGroupBox):
         if not can_continue and self.continue_check.isChecked():
             self.continue_check.setChecked(False)
         self.patience_spin.setEnabled(self.early_stopping_check.isChecked() and not training)
-        self._continue_toggled(self.continue_check.isChecked())
 
     @Slot(bool)
     def _continue_toggled(self, continuing: bool) -> None:
